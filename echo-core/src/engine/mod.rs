@@ -1,0 +1,1 @@
+//! The `Echo` facade and the run engine.

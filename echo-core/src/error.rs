@@ -1,0 +1,160 @@
+//! The one error type of Echo.
+//!
+//! Every fallible public operation returns [`Result`]. Hosts and bindings branch on
+//! [`Error::kind`], a stable, flat classification that maps one-to-one onto Python
+//! exception classes and Node error codes; the message says what was wrong and what to do.
+
+use crate::provider::LlmError;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable classification of an [`Error`], for bindings and hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller passed something invalid; nothing was written or spent.
+    InvalidInput,
+    /// The object does not exist, or belongs to another account.
+    NotFound,
+    /// The principal lacks a scope for the operation.
+    PermissionDenied,
+    /// The operation conflicts with the current state (e.g. editing a running experiment).
+    Conflict,
+    /// A quota would be exceeded.
+    QuotaExceeded,
+    /// A rate limit refused the call; retry later.
+    RateLimited,
+    /// A language-model provider failed.
+    Provider,
+    /// The database failed.
+    Storage,
+    /// The operation was cancelled.
+    Cancelled,
+    /// A configuration problem in the host's setup of Echo.
+    Config,
+    /// Anything else: a bug in Echo.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The snake_case name used by the bindings (`invalid_input`, `not_found`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Provider => "provider",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Config => "config",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong in Echo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad input, rejected before anything was written or spent. `field` names the culprit
+    /// with a path such as `spec.prompts[2]`.
+    #[error("invalid {field}: {message}")]
+    InvalidInput { field: String, message: String },
+
+    /// The object does not exist or is not visible to the caller's account.
+    #[error("{entity} {id} not found (it does not exist or belongs to another account)")]
+    NotFound { entity: &'static str, id: String },
+
+    /// The principal is not allowed to perform the operation.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    /// The operation conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// A quota would be exceeded.
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
+
+    /// A rate limit refused the operation.
+    #[error("rate limited: retry after {retry_after:?}")]
+    RateLimited { retry_after: std::time::Duration },
+
+    /// A provider call failed in a way the caller must see (most provider failures are
+    /// recorded on the sample instead).
+    #[error("provider {provider} failed: {source}")]
+    Provider {
+        provider: String,
+        #[source]
+        source: LlmError,
+    },
+
+    /// The database failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+
+    /// Applying database migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
+    /// The run or operation was cancelled.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+
+    /// A configuration problem (missing provider, unreadable corpus file...).
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// An invariant was broken; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable classification of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::QuotaExceeded(_) => ErrorKind::QuotaExceeded,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Provider { .. } => ErrorKind::Provider,
+            Error::Storage(_) | Error::Migration(_) => ErrorKind::Storage,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Config(_) => ErrorKind::Config,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidInput`].
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidInput { field: field.into(), message: message.into() }
+    }
+
+    /// Shorthand for an [`Error::NotFound`].
+    pub fn not_found(entity: &'static str, id: impl std::fmt::Display) -> Self {
+        Error::NotFound { entity, id: id.to_string() }
+    }
+
+    /// The field named by an [`Error::InvalidInput`], if this is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! # Echo
+//!
+//! Echo measures how large language models talk about brands. It asks a buyer's question
+//! of several models many times, keeps every answer, finds which brands each answer names
+//! and where, and reports visibility, share of voice, rank and cited sources, each with an
+//! honest confidence interval.
+//!
+//! The flow of a run: authorize → plan → enqueue (run + samples in one transaction) →
+//! execute (claim samples, call providers, extract mentions, persist) → finalize (report).
+//! See `docs/architecture.md`.
+
+pub mod analysis;
+pub mod clock;
+pub mod engine;
+mod error;
+pub mod model;
+pub mod provider;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,117 @@
+//! Reports: the numbers a run produces. Formulas are in `docs/metrics.md`; metric names
+//! are part of the API and never silently change meaning.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{BrandRole, RunId, RunStatus, SampleCounts, Target};
+
+/// A two-sided 95% confidence interval for a proportion.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Interval {
+    /// Half the width: the "±" a reader sees.
+    pub fn half_width(&self) -> f64 {
+        (self.upper - self.lower) / 2.0
+    }
+
+    pub fn contains(&self, p: f64) -> bool {
+        self.lower <= p && p <= self.upper
+    }
+}
+
+/// A proportion `successes / trials` with its Wilson 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Proportion {
+    pub successes: u64,
+    pub trials: u64,
+    /// `successes / trials`, or 0 when there are no trials.
+    pub estimate: f64,
+    pub interval: Interval,
+}
+
+/// Metrics of one brand within one [`ReportGroup`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrandMetrics {
+    pub brand: String,
+    pub role: BrandRole,
+    /// `visibility`: answers naming the brand / answered samples, with a Wilson interval.
+    pub visibility: Proportion,
+    /// Total occurrences of the brand over the group's answers.
+    pub mentions: u64,
+    /// `sov_mentions`: the brand's occurrences / occurrences of all tracked brands.
+    pub share_of_voice_mentions: f64,
+    /// `sov_answers`: answers naming the brand / answers naming any tracked brand.
+    pub share_of_voice_answers: f64,
+    /// `mean_rank`: mean first-mention rank over answers naming the brand (1 = named first).
+    pub mean_rank: Option<f64>,
+    /// `top1_rate`: answers where the brand is named first / answered samples.
+    pub top1: Proportion,
+    /// `top3_rate`: answers where the brand is among the first three named / answered samples.
+    pub top3: Proportion,
+    /// `mean_list_position`: mean list item index over mentions that sit in a list.
+    pub mean_list_position: Option<f64>,
+}
+
+/// The share of citations pointing at one domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainShare {
+    pub domain: String,
+    /// Citations of this domain.
+    pub citations: u64,
+    /// `citation_share`: citations of this domain / all citations in the group.
+    pub share: f64,
+    /// Answers citing this domain at least once.
+    pub answers: u64,
+}
+
+/// The metrics of one slice of a run: a (target, prompt) cell, a target over all
+/// prompts, or the whole run (both `None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportGroup {
+    pub target: Option<Target>,
+    pub prompt_index: Option<u32>,
+    /// Samples in the slice that produced an answer.
+    pub answered: u64,
+    /// Samples in the slice that failed.
+    pub failed: u64,
+    /// One entry per catalog brand, in catalog order.
+    pub brands: Vec<BrandMetrics>,
+    /// Cited domains, most cited first.
+    pub citations: Vec<DomainShare>,
+}
+
+/// The report of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub run_id: RunId,
+    pub experiment_name: String,
+    pub status: RunStatus,
+    pub counts: SampleCounts,
+    pub prompts: Vec<String>,
+    /// Per (target, prompt) cell, targets in spec order then prompts in order.
+    pub cells: Vec<ReportGroup>,
+    /// Per target, rolled up over prompts (answers pooled).
+    pub by_target: Vec<ReportGroup>,
+    /// The whole run, rolled up over targets and prompts (answers pooled).
+    pub overall: ReportGroup,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl Report {
+    /// The per-target group of `target`.
+    pub fn target(&self, target: &Target) -> Option<&ReportGroup> {
+        self.by_target.iter().find(|g| g.target.as_ref() == Some(target))
+    }
+}
+
+impl ReportGroup {
+    /// The metrics of `brand` (canonical name) in this group.
+    pub fn brand(&self, brand: &str) -> Option<&BrandMetrics> {
+        self.brands.iter().find(|b| b.brand == brand)
+    }
+}
