@@ -1,1 +1,28 @@
-//! The `Echo` facade and the run engine.
+//! The engine: the [`Echo`] facade and the run flow.
+//!
+//! ```text
+//! Echo::start_run(principal, experiment)
+//!   authorize → plan (targets × prompts × repeats) → enqueue (run + samples, one txn)
+//!   → execute (claim → provider → extract → persist, bounded concurrency)
+//!   → finalize (status, report)
+//! ```
+
+mod builder;
+mod config;
+mod echo;
+mod executor;
+mod handle;
+mod progress;
+mod providers;
+mod report;
+mod run_context;
+mod sample_exec;
+mod seed;
+
+pub use builder::EchoBuilder;
+pub use config::EngineConfig;
+pub use echo::{Echo, RunOptions};
+pub use handle::RunHandle;
+pub use progress::Progress;
+pub use providers::{KNOWN_PROVIDER_IDS, ProviderRegistry};
+pub use seed::sample_seed;

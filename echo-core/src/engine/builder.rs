@@ -1,0 +1,145 @@
+//! Configuring and opening an [`Echo`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Echo, EngineConfig, ProviderRegistry};
+use crate::clock::{Clock, SystemClock};
+use crate::provider::{DynProvider, Provider};
+use crate::store::{SqliteConfig, SqliteStore, Store};
+use crate::{Error, Result};
+
+enum StoreChoice {
+    Sqlite(SqliteConfig),
+    Custom(Arc<dyn Store>),
+}
+
+/// Builds an [`Echo`]: where data lives, which providers answer, engine tuning.
+///
+/// ```no_run
+/// # async fn demo() -> echo_core::Result<()> {
+/// use echo_core::engine::Echo;
+/// use echo_core::provider::{Simulated, SimulatedConfig};
+///
+/// let echo = Echo::builder()
+///     .sqlite_file("echo.db")
+///     .provider(Simulated::new(SimulatedConfig::crm_demo(42))?)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub struct EchoBuilder {
+    store: Option<StoreChoice>,
+    providers: Vec<DynProvider>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+}
+
+impl Default for EchoBuilder {
+    fn default() -> Self {
+        Self { store: None, providers: Vec::new(), clock: Arc::new(SystemClock), config: EngineConfig::default() }
+    }
+}
+
+impl EchoBuilder {
+    /// Stores data in a SQLite file (created if missing). The default store is a private
+    /// in-memory SQLite database, gone when the `Echo` is dropped.
+    pub fn sqlite_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = Some(StoreChoice::Sqlite(SqliteConfig::file(path)));
+        self
+    }
+
+    /// Stores data in a private in-memory SQLite database.
+    pub fn sqlite_memory(mut self) -> Self {
+        self.store = Some(StoreChoice::Sqlite(SqliteConfig::memory()));
+        self
+    }
+
+    /// Stores data in SQLite with full control of the pool.
+    pub fn sqlite(mut self, config: SqliteConfig) -> Self {
+        self.store = Some(StoreChoice::Sqlite(config));
+        self
+    }
+
+    /// Uses an already opened store (any backend).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(StoreChoice::Custom(store));
+        self
+    }
+
+    /// Registers a provider; targets name it by its id.
+    pub fn provider(mut self, provider: impl Provider + 'static) -> Self {
+        self.providers.push(Arc::new(provider));
+        self
+    }
+
+    /// Registers a shared provider.
+    pub fn provider_arc(mut self, provider: DynProvider) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// Injects the clock (tests move time instead of sleeping).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Provider calls in flight per run (default: derived from the providers' limits).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = Some(n);
+        self
+    }
+
+    /// Lease length of claimed samples (default 5 minutes).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.config.lease = lease;
+        self
+    }
+
+    /// Attempts per sample before it fails for good (default 3).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.config.max_attempts = n;
+        self
+    }
+
+    /// First backoff after a transient provider failure (default 250 ms, doubling).
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.config.retry_backoff = backoff;
+        self
+    }
+
+    /// Deadline of one provider call (default 120 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// Replaces the whole engine configuration.
+    pub fn engine_config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Opens the store (running migrations) and returns the engine.
+    pub async fn build(self) -> Result<Echo> {
+        self.config.validate()?;
+        let mut registry = ProviderRegistry::default();
+        for p in self.providers {
+            registry.insert(p)?;
+        }
+        let store: Arc<dyn Store> = match self.store.unwrap_or(StoreChoice::Sqlite(SqliteConfig::memory())) {
+            StoreChoice::Sqlite(config) => {
+                if let Some(path) = &config.path {
+                    if path.as_os_str().is_empty() {
+                        return Err(Error::invalid("sqlite_file", "the database path is empty"));
+                    }
+                }
+                Arc::new(SqliteStore::open(config).await?)
+            }
+            StoreChoice::Custom(store) => store,
+        };
+        Ok(Echo::from_parts(store, registry, self.clock, self.config))
+    }
+}

@@ -1,0 +1,74 @@
+//! Tuning of the run engine. Defaults suit an embedded SQLite deployment; every value can
+//! be changed through [`EchoBuilder`](super::EchoBuilder).
+
+use std::time::Duration;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Provider calls in flight per run. `None` derives it from the providers' advertised
+    /// limits (see [`ProviderRegistry::default_concurrency`](super::ProviderRegistry::default_concurrency)).
+    pub concurrency: Option<usize>,
+    /// Samples claimed from the queue per claim.
+    pub claim_batch: u32,
+    /// Finished samples persisted per transaction (group commit).
+    pub persist_batch: usize,
+    /// How long a claimed sample stays leased before another worker may take it over.
+    pub lease: Duration,
+    /// Attempts per sample before it is failed for good.
+    pub max_attempts: u32,
+    /// Deadline of one provider call.
+    pub request_timeout: Duration,
+    /// First backoff after a transient failure; doubles per attempt, capped at 10 s, with
+    /// the provider's `retry_after` taking precedence when larger.
+    pub retry_backoff: Duration,
+    /// How often an idle executor re-checks the queue while other workers hold leases.
+    pub idle_poll: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: None,
+            claim_batch: 256,
+            persist_batch: 256,
+            lease: Duration::from_secs(300),
+            max_attempts: 3,
+            request_timeout: Duration::from_secs(120),
+            retry_backoff: Duration::from_millis(250),
+            idle_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+impl EngineConfig {
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        use crate::Error;
+        if self.concurrency == Some(0) {
+            return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        if self.claim_batch == 0 {
+            return Err(Error::invalid("claim_batch", "must be at least 1"));
+        }
+        if self.persist_batch == 0 {
+            return Err(Error::invalid("persist_batch", "must be at least 1"));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
+        if self.lease < Duration::from_secs(1) {
+            return Err(Error::invalid("lease", "must be at least one second"));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(Error::invalid("request_timeout", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Backoff before retrying after the `attempt`-th failure.
+    pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self.retry_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(Duration::from_secs(10));
+        retry_after.map_or(capped, |r| r.max(capped))
+    }
+}

@@ -1,0 +1,354 @@
+//! The `Echo` facade: the one object a host holds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::executor::execute_run;
+use super::run_context::RunContext;
+use super::{EchoBuilder, EngineConfig, Progress, ProviderRegistry, RunHandle};
+use crate::analysis::{BrandCatalog, DictionaryExtractor, Extractor};
+use crate::auth::{Principal, Scope};
+use crate::clock::Clock;
+use crate::model::{
+    Account, AccountId, BrandSpec, Experiment, ExperimentId, ExperimentSpec, NewAccount, Page, PageRequest, Report,
+    Run, RunId, RunStatus, SampleId,
+};
+use crate::store::{NewSample, Store};
+use crate::{Error, Result};
+
+/// Per-run choices made when a run starts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// Seed of the run; every sample's provider seed derives from it. Random when `None`.
+    pub seed: Option<u64>,
+    /// Overrides the engine's concurrency for this run.
+    pub concurrency: Option<usize>,
+}
+
+/// The engine: experiments, runs and reports over one store and a set of providers.
+///
+/// Cheap to clone; clones share everything. Every operation takes the [`Principal`]
+/// calling it and only sees that principal's account.
+#[derive(Clone)]
+pub struct Echo {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    providers: Arc<ProviderRegistry>,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    /// Lease owner id of this engine instance.
+    owner: String,
+    /// Runs executing in this process, so `cancel_run` reaches them without a handle.
+    active: Mutex<HashMap<RunId, CancellationToken>>,
+}
+
+impl std::fmt::Debug for Echo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Echo")
+            .field("store", &self.inner.store.backend())
+            .field("providers", &self.inner.providers.ids())
+            .field("owner", &self.inner.owner)
+            .finish()
+    }
+}
+
+impl Echo {
+    /// Starts configuring an engine.
+    pub fn builder() -> EchoBuilder {
+        EchoBuilder::default()
+    }
+
+    pub(crate) fn from_parts(
+        store: Arc<dyn Store>,
+        providers: ProviderRegistry,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        let owner = format!("echo-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                providers: Arc::new(providers),
+                clock,
+                config,
+                owner,
+                active: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The registered providers.
+    pub fn providers(&self) -> &ProviderRegistry {
+        &self.inner.providers
+    }
+
+    // ---- accounts -------------------------------------------------------------------
+
+    /// Creates an account. This is a host operation (the host decides who gets a tenant);
+    /// it takes no principal.
+    #[tracing::instrument(skip_all, fields(name = %new.name))]
+    pub async fn create_account(&self, new: NewAccount) -> Result<Account> {
+        if new.name.trim().is_empty() {
+            return Err(Error::invalid("account.name", "must not be blank"));
+        }
+        if new.external_id.as_deref().is_some_and(|e| e.trim().is_empty()) {
+            return Err(Error::invalid("account.external_id", "must not be blank when given"));
+        }
+        let tier = new.tier.unwrap_or_else(|| "free".to_string());
+        if tier.trim().is_empty() {
+            return Err(Error::invalid("account.tier", "must not be blank when given"));
+        }
+        let account = Account {
+            id: AccountId::new(),
+            name: new.name.trim().to_string(),
+            external_id: new.external_id,
+            tier,
+            created_at: self.inner.clock.now(),
+        };
+        self.inner.store.insert_account(&account).await?;
+        tracing::info!(account_id = %account.id, "account created");
+        Ok(account)
+    }
+
+    /// The principal's own account.
+    pub async fn get_account(&self, principal: &Principal) -> Result<Account> {
+        principal.require(Scope::ExperimentsRead)?;
+        self.inner.store.get_account(principal.account_id()).await
+    }
+
+    // ---- experiments ----------------------------------------------------------------
+
+    /// Validates and stores an experiment. Invalid specs (blank prompts, no target brand,
+    /// conflicting aliases, 0 or too many samples, unknown or unconfigured providers)
+    /// fail with `InvalidInput` naming the field; nothing is written.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
+    pub async fn create_experiment(&self, principal: &Principal, spec: ExperimentSpec) -> Result<Experiment> {
+        principal.require(Scope::ExperimentsWrite)?;
+        self.check_spec(&spec)?;
+        let now = self.inner.clock.now();
+        let experiment = Experiment {
+            id: ExperimentId::new(),
+            account_id: principal.account_id(),
+            spec,
+            created_at: now,
+            updated_at: now,
+        };
+        self.inner.store.insert_experiment(&experiment).await?;
+        tracing::info!(experiment_id = %experiment.id, "experiment created");
+        Ok(experiment)
+    }
+
+    /// One experiment of the principal's account.
+    pub async fn get_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<Experiment> {
+        principal.require(Scope::ExperimentsRead)?;
+        self.inner.store.get_experiment(principal.account_id(), id).await
+    }
+
+    /// The account's experiments, newest first, keyset-paginated.
+    pub async fn list_experiments(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Experiment>> {
+        principal.require(Scope::ExperimentsRead)?;
+        page.effective_limit()?;
+        self.inner.store.list_experiments(principal.account_id(), page).await
+    }
+
+    /// Replaces an experiment's spec (validated as on create). Runs already started keep
+    /// the spec they snapshotted.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %id))]
+    pub async fn update_experiment(
+        &self,
+        principal: &Principal,
+        id: ExperimentId,
+        spec: ExperimentSpec,
+    ) -> Result<Experiment> {
+        principal.require(Scope::ExperimentsWrite)?;
+        self.check_spec(&spec)?;
+        self.inner.store.update_experiment(principal.account_id(), id, &spec, self.inner.clock.now()).await
+    }
+
+    /// Deletes an experiment with its runs and their data. `Conflict` while one of its
+    /// runs is still pending or running.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %id))]
+    pub async fn delete_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<()> {
+        principal.require(Scope::ExperimentsWrite)?;
+        self.inner.store.delete_experiment(principal.account_id(), id).await
+    }
+
+    fn check_spec(&self, spec: &ExperimentSpec) -> Result<BrandCatalog> {
+        spec.validate()?;
+        let catalog = BrandCatalog::new(spec.brands.clone())?;
+        self.inner.providers.check_targets(&spec.targets)?;
+        Ok(catalog)
+    }
+
+    // ---- runs -----------------------------------------------------------------------
+
+    /// Plans and enqueues a run (the run and all its pending samples in one transaction)
+    /// without executing it. Workers, or [`Echo::resume_run`], execute it.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
+    pub async fn enqueue_run(&self, principal: &Principal, experiment_id: ExperimentId, options: &RunOptions) -> Result<Run> {
+        principal.require(Scope::RunsWrite)?;
+        if options.concurrency == Some(0) {
+            return Err(Error::invalid("options.concurrency", "must be at least 1"));
+        }
+        let experiment = self.inner.store.get_experiment(principal.account_id(), experiment_id).await?;
+        // Providers may differ from when the experiment was saved: check again before
+        // anything is written.
+        self.check_spec(&experiment.spec)?;
+        let spec = experiment.spec;
+        let mut samples = Vec::with_capacity(usize::try_from(spec.planned_samples()).unwrap_or(0));
+        for target in &spec.targets {
+            for prompt_index in 0..spec.prompts.len() as u32 {
+                for repeat_index in 0..spec.repeats {
+                    samples.push(NewSample { id: SampleId::new(), target: target.clone(), prompt_index, repeat_index });
+                }
+            }
+        }
+        let run = Run {
+            id: RunId::new(),
+            account_id: principal.account_id(),
+            experiment_id,
+            planned_samples: samples.len() as u64,
+            spec,
+            status: RunStatus::Pending,
+            seed: options.seed.unwrap_or_else(rand::random),
+            created_at: self.inner.clock.now(),
+            started_at: None,
+            finished_at: None,
+        };
+        self.inner.store.enqueue_run(&run, &samples).await?;
+        tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
+        Ok(run)
+    }
+
+    /// Enqueues a run and executes it in this process. The handle streams progress,
+    /// waits for the report and cancels.
+    pub async fn start_run(&self, principal: &Principal, experiment_id: ExperimentId, options: RunOptions) -> Result<RunHandle> {
+        let run = self.enqueue_run(principal, experiment_id, &options).await?;
+        self.execute(run, options.concurrency)
+    }
+
+    /// Executes the unfinished samples of an existing run (after a crash, or one enqueued
+    /// with [`Echo::enqueue_run`]). Samples already answered are not asked again; samples
+    /// leased by a dead process are taken over once their lease expires.
+    pub async fn resume_run(&self, principal: &Principal, run_id: RunId) -> Result<RunHandle> {
+        principal.require(Scope::RunsWrite)?;
+        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        self.inner.providers.check_targets(&run.spec.targets)?;
+        self.execute(run, None)
+    }
+
+    fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
+        let catalog = BrandCatalog::new(run.spec.brands.clone())?;
+        let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
+        let concurrency = concurrency
+            .or(self.inner.config.concurrency)
+            .unwrap_or_else(|| self.inner.providers.default_concurrency(&run.spec.targets));
+        let progress = Progress {
+            run_id: run.id,
+            status: run.status,
+            planned: run.planned_samples,
+            succeeded: 0,
+            failed: 0,
+            cancelled: 0,
+            elapsed: std::time::Duration::ZERO,
+            rate_per_sec: 0.0,
+            eta: None,
+        };
+        let (progress_tx, progress_rx) = watch::channel(progress);
+        let cancel = CancellationToken::new();
+        let run_id = run.id;
+        let ctx = Arc::new(RunContext {
+            store: self.inner.store.clone(),
+            providers: self.inner.providers.clone(),
+            clock: self.inner.clock.clone(),
+            config: self.inner.config.clone(),
+            run,
+            extractor,
+            concurrency,
+            owner: self.inner.owner.clone(),
+        });
+        self.inner.active.lock().expect("active runs poisoned").insert(run_id, cancel.clone());
+        let inner = self.inner.clone();
+        let token = cancel.clone();
+        let span = tracing::info_span!("run", run_id = %run_id, concurrency);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let result = execute_run(ctx, progress_tx, token).await;
+                inner.active.lock().expect("active runs poisoned").remove(&run_id);
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "run execution failed; unfinished samples can be resumed");
+                }
+                result
+            },
+            span,
+        ));
+        Ok(RunHandle::new(run_id, progress_rx, cancel, task))
+    }
+
+    /// Cancels a run: an execution in this process stops (as [`RunHandle::cancel`]); a run
+    /// not executing here has its pending samples cancelled and its status set.
+    pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
+        principal.require(Scope::RunsWrite)?;
+        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        let token = self.inner.active.lock().expect("active runs poisoned").get(&run_id).cloned();
+        match token {
+            Some(token) => token.cancel(),
+            None if !run.status.is_terminal() => {
+                let now = self.inner.clock.now();
+                self.inner.store.cancel_pending_samples(run.account_id, run_id, now).await?;
+                self.inner.store.set_run_status(run.account_id, run_id, RunStatus::Cancelled, now).await?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// One run of the principal's account.
+    pub async fn get_run(&self, principal: &Principal, run_id: RunId) -> Result<Run> {
+        principal.require(Scope::ExperimentsRead)?;
+        self.inner.store.get_run(principal.account_id(), run_id).await
+    }
+
+    /// The runs of an experiment, newest first.
+    pub async fn list_runs(&self, principal: &Principal, experiment_id: ExperimentId, page: &PageRequest) -> Result<Page<Run>> {
+        principal.require(Scope::ExperimentsRead)?;
+        page.effective_limit()?;
+        self.inner.store.list_runs(principal.account_id(), experiment_id, page).await
+    }
+
+    /// The report of a run, from stored mentions (works during and after execution).
+    pub async fn report(&self, principal: &Principal, run_id: RunId) -> Result<Report> {
+        principal.require(Scope::ExperimentsRead)?;
+        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        let catalog = BrandCatalog::new(run.spec.brands.clone())?;
+        super::report::build(&*self.inner.store, &run, &catalog, self.inner.clock.now()).await
+    }
+
+    /// Recomputes a run's report from its stored answers with another set of brands (a
+    /// competitor added, an alias fixed). No provider is called and nothing is written.
+    pub async fn reanalyze(&self, principal: &Principal, run_id: RunId, brands: Vec<BrandSpec>) -> Result<Report> {
+        principal.require(Scope::ExperimentsRead)?;
+        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        let catalog = BrandCatalog::new(brands)?;
+        let extractor = DictionaryExtractor::new(catalog)?;
+        super::report::reanalyze(&*self.inner.store, &run, &extractor, self.inner.clock.now()).await
+    }
+
+    /// Closes the store's connections. Runs still executing here fail with a storage
+    /// error and keep their unfinished samples leased; resume them later.
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+}

@@ -1,0 +1,93 @@
+//! Executing one claimed sample: call the provider, extract mentions, decide the outcome.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use super::run_context::RunContext;
+use super::seed::sample_seed;
+use crate::model::SampleTask;
+use crate::provider::{ChatRequest, LlmError, Message};
+use crate::store::{AnsweredSample, Fence, SampleOutcome};
+
+/// Error class recorded on samples returned to the queue because their run was cancelled.
+pub(crate) const CANCELLED_CLASS: &str = "cancelled";
+
+/// Runs one sample to an outcome. Never fails: every problem becomes a recorded outcome.
+pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cancel: CancellationToken) -> SampleOutcome {
+    let fence = Fence::from(&task);
+    let Some(provider) = ctx.providers.get(&task.target.provider).cloned() else {
+        return failed(&ctx, fence, "config", format!("provider {:?} is not configured", task.target.provider));
+    };
+    let Some(prompt) = ctx.run.spec.prompts.get(task.prompt_index as usize) else {
+        return failed(&ctx, fence, "internal", format!("prompt index {} out of range", task.prompt_index));
+    };
+
+    let mut messages = Vec::with_capacity(2);
+    if let Some(system) = &ctx.run.spec.system_prompt {
+        messages.push(Message::system(system.clone()));
+    }
+    messages.push(Message::user(prompt.clone()));
+    let request = ChatRequest {
+        model: task.target.model.clone(),
+        messages,
+        temperature: ctx.run.spec.temperature,
+        max_output_tokens: ctx.run.spec.max_output_tokens,
+        web_search: ctx.run.spec.web_search,
+        seed: Some(sample_seed(ctx.run.seed, &task.target, task.prompt_index, task.repeat_index)),
+    };
+
+    let started = Instant::now();
+    let timeout = ctx.config.request_timeout;
+    let result = tokio::select! {
+        r = tokio::time::timeout(timeout, provider.complete(&request)) => {
+            r.unwrap_or(Err(LlmError::Timeout(timeout)))
+        }
+        _ = cancel.cancelled() => return retry(&ctx, fence, CANCELLED_CLASS, "the run was cancelled".into()),
+    };
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    match result {
+        Ok(response) => {
+            let mentions = ctx.extractor.extract(&response.text);
+            let answer_sha256 = hex::encode(Sha256::digest(response.text.as_bytes()));
+            SampleOutcome::Succeeded(AnsweredSample {
+                fence,
+                answer_sha256,
+                served_model: response.served_model,
+                request_id: response.request_id,
+                finish_reason: response.finish_reason.map(|f| f.as_str().to_string()),
+                input_tokens: response.usage.input_tokens,
+                output_tokens: response.usage.output_tokens,
+                latency_ms,
+                mentions,
+                citations: response.citations,
+                completed_at: ctx.clock.now(),
+                raw_answer: response.text,
+            })
+        }
+        Err(error) if error.is_transient() && task.attempt < ctx.config.max_attempts => {
+            tracing::debug!(error_class = error.class(), "transient provider failure; sample goes back to the queue");
+            let wait = ctx.config.backoff(task.attempt, error.retry_after());
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = cancel.cancelled() => {}
+            }
+            retry(&ctx, fence, error.class(), error.to_string())
+        }
+        Err(error) => {
+            tracing::debug!(error_class = error.class(), "provider failure; sample failed");
+            failed(&ctx, fence, error.class(), error.to_string())
+        }
+    }
+}
+
+fn failed(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
+    SampleOutcome::Failed { fence, error_class: class.to_string(), error_message: message, at: ctx.clock.now() }
+}
+
+fn retry(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
+    SampleOutcome::Retry { fence, error_class: class.to_string(), error_message: message, at: ctx.clock.now() }
+}
