@@ -1,0 +1,259 @@
+//! The run flow end to end on SQLite: execution, failures, cancellation, crash and
+//! resume, reopening, re-analysis.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use echo_core::clock::ManualClock;
+use echo_core::engine::{Echo, RunOptions};
+use echo_core::model::{BrandSpec, PageRequest, RunStatus, SampleStatus};
+use echo_core::provider::FailureRates;
+use futures::StreamExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_answers_every_sample_and_reports_consistent_numbers() {
+    let (provider, calls) = Counting::new(simulated(1, Duration::ZERO, FailureRates::default()));
+    let echo = Echo::builder().provider(provider).build().await.unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(25)).await.unwrap();
+
+    let handle = echo.start_run(&me, exp.id, RunOptions { seed: Some(11), ..Default::default() }).await.unwrap();
+    let stream = handle.progress_stream();
+    let report = handle.wait().await.unwrap();
+    let snapshots: Vec<_> = stream.collect().await;
+
+    assert_eq!(report.status, RunStatus::Completed);
+    assert_eq!(report.counts.succeeded, 100);
+    assert_eq!(report.counts.total(), 100);
+    assert_eq!(calls.load(Ordering::SeqCst), 100, "each sample is asked exactly once");
+    assert_eq!(report.overall.answered, 100);
+    assert_eq!(report.by_target.len(), 2);
+    assert_eq!(report.cells.len(), 4);
+
+    let last = snapshots.last().expect("at least one progress snapshot");
+    assert!(last.is_finished());
+    assert_eq!(last.done(), 100);
+
+    // The report agrees with the stored mentions, sample by sample.
+    let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
+    assert_eq!(records.len(), 100);
+    for (brand, _) in TRUTH {
+        let naming = records.iter().filter(|r| r.mentions.iter().any(|m| m.brand == brand)).count() as u64;
+        let metrics = report.overall.brand(brand).unwrap();
+        assert_eq!(metrics.visibility.successes, naming, "{brand}");
+        assert!(metrics.visibility.interval.contains(metrics.visibility.estimate));
+    }
+    // Every stored answer's mentions are what the extractor finds in it.
+    assert!(records.iter().all(|r| r.sample.status == SampleStatus::Succeeded && r.sample.raw_answer.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_failures_are_retried_then_recorded() {
+    let failures = FailureRates { server_error: 0.35, rate_limited: 0.1, timeout: 0.0 };
+    let echo = Echo::builder()
+        .provider(simulated(2, Duration::ZERO, failures))
+        .max_attempts(2)
+        .retry_backoff(Duration::from_millis(1))
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(50)).await.unwrap();
+    let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+
+    let c = report.counts;
+    assert_eq!(c.succeeded + c.failed, 200, "{c:?}");
+    assert_eq!(c.pending + c.leased + c.cancelled, 0);
+    // With a 45% failure rate and 2 attempts, about 20% fail for good: some, not all.
+    assert!(c.failed > 10 && c.failed < 80, "{c:?}");
+    assert_eq!(report.status, RunStatus::Partial);
+    let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
+    for r in records.iter().filter(|r| r.sample.status == SampleStatus::Failed) {
+        let class = r.sample.error_class.as_deref().unwrap();
+        assert!(["server", "rate_limited"].contains(&class), "{class}");
+        assert!(r.sample.error_message.is_some());
+        assert!(r.mentions.is_empty());
+        assert_eq!(r.sample.attempt, 2);
+    }
+    // Failed samples are not answers: visibility is over answered samples only.
+    assert_eq!(report.overall.answered, c.succeeded);
+    assert_eq!(report.overall.failed, c.failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_stops_the_run_and_accounts_for_every_sample() {
+    let echo = Echo::builder()
+        .provider(simulated(3, Duration::from_millis(20), FailureRates::default()))
+        .concurrency(4)
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(50)).await.unwrap();
+    let handle = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap();
+    let mut stream = handle.progress_stream();
+    while let Some(p) = stream.next().await {
+        if p.done() >= 8 {
+            break;
+        }
+    }
+    handle.cancel();
+    let report = handle.wait().await.unwrap();
+    let c = report.counts;
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert!(c.succeeded >= 8 && c.succeeded < 200, "{c:?}");
+    assert!(c.cancelled > 0, "{c:?}");
+    assert_eq!(c.succeeded + c.failed + c.cancelled, 200, "{c:?}");
+    assert_eq!(c.pending + c.leased, 0);
+    // The stored run agrees.
+    assert_eq!(echo.get_run(&me, report.run_id).await.unwrap().status, RunStatus::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_run_resumes_and_completes_exactly_the_missing_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("echo.db");
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+
+    // First process: runs a while, then dies without finalizing.
+    let (provider, calls_before) = Counting::new(simulated(4, Duration::from_millis(5), FailureRates::default()));
+    let echo = Echo::builder()
+        .sqlite_file(&db)
+        .provider(provider)
+        .clock(clock.clone())
+        .concurrency(8)
+        .lease(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(75)).await.unwrap();
+    let handle = echo.start_run(&me, exp.id, RunOptions { seed: Some(99), ..Default::default() }).await.unwrap();
+    let run_id = handle.run_id();
+    let mut stream = handle.progress_stream();
+    while let Some(p) = stream.next().await {
+        if p.succeeded >= 60 {
+            break;
+        }
+    }
+    handle.abort();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    echo.close().await;
+    drop(echo);
+
+    // Second process: reopens the file, the dead leases expire, the run resumes.
+    let (provider, calls_after) = Counting::new(simulated(4, Duration::ZERO, FailureRates::default()));
+    let echo = Echo::builder()
+        .sqlite_file(&db)
+        .provider(provider)
+        .clock(clock.clone())
+        .lease(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    let before = echo.store().sample_counts(me.account_id(), run_id).await.unwrap();
+    assert_eq!(before.total(), 300);
+    assert!(before.succeeded >= 60 && before.succeeded < 300, "{before:?}");
+    let answered_before: Vec<(String, Option<String>)> = echo
+        .store()
+        .load_samples(me.account_id(), run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.sample.status == SampleStatus::Succeeded)
+        .map(|r| (r.sample.id.to_string(), r.sample.answer_sha256))
+        .collect();
+
+    clock.advance(Duration::from_secs(61));
+    let report = echo.resume_run(&me, run_id).await.unwrap().wait().await.unwrap();
+
+    assert_eq!(report.status, RunStatus::Completed);
+    assert_eq!(report.counts.succeeded, 300);
+    assert_eq!(
+        calls_after.load(Ordering::SeqCst),
+        300 - before.succeeded,
+        "exactly the missing samples are asked again"
+    );
+    assert!(calls_before.load(Ordering::SeqCst) >= before.succeeded);
+
+    let records = echo.store().load_samples(me.account_id(), run_id).await.unwrap();
+    assert_eq!(records.len(), 300);
+    let mut keys: Vec<_> =
+        records.iter().map(|r| (r.sample.target.clone(), r.sample.prompt_index, r.sample.repeat_index)).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 300, "each (target, prompt, repeat) once");
+    // Answers persisted before the crash are untouched, and no mention is doubled.
+    for (id, sha) in answered_before {
+        let r = records.iter().find(|r| r.sample.id.to_string() == id).unwrap();
+        assert_eq!(r.sample.answer_sha256, sha);
+    }
+    for r in &records {
+        let mut brands: Vec<_> = r.mentions.iter().map(|m| m.brand.clone()).collect();
+        let n = brands.len();
+        brands.dedup();
+        assert_eq!(brands.len(), n, "one mention row per brand per sample");
+    }
+    // Resumed answers are the ones the first process would have produced (seeded per sample).
+    let fresh = echo.reanalyze(&me, run_id, brands()).await.unwrap();
+    assert_eq!(fresh.overall.brands, report.overall.brands);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_file_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keep.db");
+    let (me, exp_id, report) = {
+        let echo = Echo::builder()
+            .sqlite_file(&db)
+            .provider(simulated(5, Duration::ZERO, FailureRates::default()))
+            .build()
+            .await
+            .unwrap();
+        let me = account(&echo, "a").await;
+        let exp = echo.create_experiment(&me, spec(5)).await.unwrap();
+        let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+        echo.close().await;
+        (me, exp.id, report)
+    };
+    let echo = Echo::builder()
+        .sqlite_file(&db)
+        .provider(simulated(5, Duration::ZERO, FailureRates::default()))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(echo.get_experiment(&me, exp_id).await.unwrap().spec, spec(5));
+    let again = echo.report(&me, report.run_id).await.unwrap();
+    assert_eq!(again.overall.brands, report.overall.brands);
+    assert_eq!(again.counts, report.counts);
+    let runs = echo.list_runs(&me, exp_id, &PageRequest::default()).await.unwrap();
+    assert_eq!(runs.items.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reanalysis_recomputes_from_stored_answers_without_calling_providers() {
+    let (provider, calls) = Counting::new(simulated(6, Duration::ZERO, FailureRates::default()));
+    let echo = Echo::builder().provider(provider).build().await.unwrap();
+    let me = account(&echo, "a").await;
+    let mut s = spec(100);
+    // Track only two brands at first.
+    s.brands = vec![BrandSpec::target("Acme"), BrandSpec::new("Globex")];
+    let exp = echo.create_experiment(&me, s).await.unwrap();
+    let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+    assert!(report.overall.brand("Initech").is_none());
+    let asked = calls.load(Ordering::SeqCst);
+    assert_eq!(asked, 400);
+
+    let re = echo.reanalyze(&me, report.run_id, brands()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), asked, "re-analysis calls no provider");
+    let initech = re.overall.brand("Initech").unwrap();
+    assert!(initech.visibility.interval.contains(0.2), "{:?}", initech.visibility);
+    // The tracked brands' visibility is unchanged by adding competitors.
+    assert_eq!(re.overall.brand("Acme").unwrap().visibility, report.overall.brand("Acme").unwrap().visibility);
+    // Nothing was written: the stored report still has two brands.
+    assert_eq!(echo.report(&me, report.run_id).await.unwrap().overall.brands.len(), 2);
+}
