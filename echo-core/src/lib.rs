@@ -19,3 +19,8 @@ pub mod provider;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
+
+/// The README's Rust example is compiled as a doctest so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
