@@ -177,3 +177,92 @@ pub trait Store: AccountStore + ExperimentStore + RunStore + std::fmt::Debug {
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
 }
+
+/// Truncates a timestamp to whole milliseconds: the precision every backend keeps. A value
+/// truncated before it is stored reads back equal, so callers that return what they wrote
+/// (e.g. a freshly created experiment) should truncate `now` first.
+pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// The position of a keyset-paginated listing: the `(created_at, id)` of the last item of
+/// the previous page. Listings run newest first, so the next page holds the items strictly
+/// before this key. Every backend uses this encoding, so a cursor stays valid whichever
+/// backend serves it.
+///
+/// The text form is opaque to callers: 48 lowercase hex digits (8 bytes of big-endian
+/// milliseconds, then the 16 bytes of the id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysetCursor {
+    /// `created_at` of the last item, in unix milliseconds.
+    pub created_at_ms: i64,
+    /// Id of the last item.
+    pub id: uuid::Uuid,
+}
+
+impl KeysetCursor {
+    /// The cursor pointing after `(created_at, id)`.
+    pub fn new(created_at: DateTime<Utc>, id: uuid::Uuid) -> Self {
+        Self {
+            created_at_ms: created_at.timestamp_millis(),
+            id,
+        }
+    }
+
+    /// The opaque text form handed to callers as `Page::next_cursor`.
+    pub fn encode(&self) -> String {
+        let mut bytes = [0u8; 24];
+        bytes[..8].copy_from_slice(&self.created_at_ms.to_be_bytes());
+        bytes[8..].copy_from_slice(self.id.as_bytes());
+        hex::encode(bytes)
+    }
+
+    /// Parses a cursor received as `PageRequest::after`; an error names `page.after`.
+    pub fn decode(s: &str) -> Result<Self> {
+        let invalid = || {
+            crate::Error::invalid(
+                "page.after",
+                format!("{s:?} is not a cursor returned by this listing; pass a `next_cursor` unchanged"),
+            )
+        };
+        let bytes = hex::decode(s.trim()).map_err(|_| invalid())?;
+        let bytes: [u8; 24] = bytes.try_into().map_err(|_| invalid())?;
+        let (ms, id) = bytes.split_at(8);
+        let ms = i64::from_be_bytes(ms.try_into().map_err(|_| invalid())?);
+        let id = uuid::Uuid::from_slice(id).map_err(|_| invalid())?;
+        Ok(Self { created_at_ms: ms, id })
+    }
+
+    /// The cursor of a page request: `None` for the first page.
+    pub fn from_request(page: &PageRequest) -> Result<Option<Self>> {
+        page.after.as_deref().map(Self::decode).transpose()
+    }
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = KeysetCursor {
+            created_at_ms: 1_700_000_000_123,
+            id: uuid::Uuid::now_v7(),
+        };
+        let text = c.encode();
+        assert_eq!(text.len(), 48);
+        assert_eq!(KeysetCursor::decode(&text).unwrap(), c);
+        for bad in ["", "zz", &text[..46], &format!("{text}00")] {
+            let err = KeysetCursor::decode(bad).unwrap_err();
+            assert_eq!(err.field(), Some("page.after"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_whole_milliseconds() {
+        let t = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+        let m = truncate_to_millis(t);
+        assert_eq!(m.timestamp_subsec_nanos(), 123_000_000);
+        assert_eq!(truncate_to_millis(m), m);
+    }
+}

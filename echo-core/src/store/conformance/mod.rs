@@ -1,0 +1,51 @@
+//! The store conformance suite: behaviour every backend must show, written once against
+//! the [`Store`](super::Store) traits. A backend's tests call [`run_all`] (or the single
+//! checks) with a fresh, migrated store.
+//!
+//! Each check creates its own account, experiments and runs, so the checks may share one
+//! store and run in any order. Failures panic with a message naming the broken property,
+//! as test assertions do. Times are fixed instants (whole milliseconds, the precision every
+//! backend keeps), never the wall clock.
+
+mod accounts;
+mod experiments;
+mod fixtures;
+mod queue;
+mod runs;
+
+pub use accounts::accounts_round_trip;
+pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
+pub use queue::{
+    claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
+    max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
+};
+pub use runs::{
+    cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
+    load_samples_contents_and_order, run_listing_and_isolation, run_status_rules, sample_counts_by_status,
+};
+
+use super::Store;
+
+/// Runs every conformance check against `store`, which must be migrated (it need not be
+/// empty: every check makes its own data). The any-run claim goes first because it claims
+/// from every run in the store; the others only touch their own runs.
+pub async fn run_all(store: &dyn Store) {
+    claim_any_run(store).await;
+    accounts_round_trip(store).await;
+    experiment_crud(store).await;
+    experiment_isolation(store).await;
+    experiment_pagination(store).await;
+    enqueue_is_atomic_and_isolated(store).await;
+    run_listing_and_isolation(store).await;
+    run_status_rules(store).await;
+    claim_is_exclusive_under_concurrency(store).await;
+    lease_expiry_returns_samples(store).await;
+    completion_is_fenced(store).await;
+    max_attempts_fails_exhausted_leases(store).await;
+    retry_returns_to_pending(store).await;
+    redelivered_success_does_not_duplicate_facts(store).await;
+    cancel_pending_leaves_leased(store).await;
+    sample_counts_by_status(store).await;
+    load_samples_contents_and_order(store).await;
+    delete_experiment_cascades_and_conflicts(store).await;
+}

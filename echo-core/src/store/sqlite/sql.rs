@@ -1,0 +1,204 @@
+//! The statements on the hot paths, as constants: the store runs exactly these, and the
+//! EXPLAIN tests (`tests/sqlite_store.rs`) check their plans against the indexes of the
+//! migration. Each names the index it is meant to use.
+//!
+//! Parameters are numbered (`?1`, `?2`...) so one value can appear twice. Times are unix
+//! milliseconds, ids 16-byte blobs.
+
+/// Columns of an experiment row, in the order `rows::experiment` reads them.
+pub const EXPERIMENT_COLUMNS: &str = "id, account_id, spec, created_at, updated_at";
+
+/// Columns of a run row.
+pub const RUN_COLUMNS: &str =
+    "id, account_id, experiment_id, spec, status, planned_samples, seed, created_at, started_at, finished_at";
+
+/// One keyset page of an account's experiments, newest first.
+/// `?1` account, `(?2, ?3)` the cursor's (created_at, id) — the first page passes a key after
+/// every real one —, `?4` limit. Index: `experiments_by_account`, no sort step.
+pub const LIST_EXPERIMENTS: &str = "SELECT id, account_id, spec, created_at, updated_at FROM experiments \
+     WHERE account_id = ?1 AND (created_at, id) < (?2, ?3) \
+     ORDER BY created_at DESC, id DESC LIMIT ?4";
+
+/// One keyset page of an experiment's runs, newest first.
+/// `?1` account, `?2` experiment, `(?3, ?4)` cursor, `?5` limit. Index: `runs_by_experiment`.
+pub const LIST_RUNS: &str = "SELECT id, account_id, experiment_id, spec, status, planned_samples, seed, \
+            created_at, started_at, finished_at FROM runs \
+     WHERE experiment_id = ?2 AND account_id = ?1 AND (created_at, id) < (?3, ?4) \
+     ORDER BY created_at DESC, id DESC LIMIT ?5";
+
+/// Claim step 1: samples whose lease expired after their last allowed attempt fail for good.
+/// `?1` now, `?2` max_attempts, `?3` run id or NULL for every run. Index: `samples_leased`.
+pub const FAIL_EXHAUSTED_LEASES: &str = "UPDATE samples SET status = 'failed', \
+        error_class = 'lease_expired', \
+        error_message = 'lease expired after ' || attempt || ' attempts', \
+        last_error_at = ?1, completed_at = ?1, lease_owner = NULL, lease_expires_at = NULL \
+     WHERE status = 'leased' AND lease_expires_at < ?1 AND attempt >= ?2 AND (?3 IS NULL OR run_id = ?3)";
+
+/// Claim step 2: take over expired leases, longest expired first.
+/// `?1` owner, `?2` new expiry, `?3` now, `?4` run id or NULL, `?5` limit. Index: `samples_leased`.
+pub const CLAIM_EXPIRED: &str = concat!(
+    "UPDATE samples SET lease_owner = ?1, lease_expires_at = ?2, attempt = attempt + 1 \
+     WHERE rowid IN (SELECT rowid FROM samples \
+        WHERE status = 'leased' AND lease_expires_at < ?3 AND (?4 IS NULL OR run_id = ?4) \
+        ORDER BY lease_expires_at LIMIT ?5) ",
+    "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
+);
+
+/// Claim step 3 for one run: pending samples in enqueue (rowid) order.
+/// `?1` owner, `?2` expiry, `?3` run, `?4` limit. Index: `samples_by_run_status` or
+/// `samples_pending` (equality on the leading columns, then rowid order: no sort, covering).
+pub const CLAIM_PENDING_FOR_RUN: &str = concat!(
+    "UPDATE samples SET status = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempt = attempt + 1 \
+     WHERE rowid IN (SELECT rowid FROM samples WHERE run_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT ?4) ",
+    "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
+);
+
+/// Claim step 3 for any run (distributed workers): oldest run first (v7 run ids sort by
+/// time), then enqueue order. `?1` owner, `?2` expiry, `?3` limit. Index: `samples_pending`,
+/// read in order and stopped after `limit` entries.
+pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
+    "UPDATE samples SET status = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempt = attempt + 1 \
+     WHERE rowid IN (SELECT rowid FROM samples WHERE status = 'pending' ORDER BY run_id, rowid LIMIT ?3) ",
+    "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
+);
+
+/// Fenced success. `?1`..`?9` answer columns, `?10` id, `?11` owner, `?12` attempt.
+/// Index: primary key. The last error (if an earlier attempt failed) is kept for diagnosis.
+pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples SET status = 'succeeded', raw_answer = ?1, answer_sha256 = ?2, \
+        served_model = ?3, request_id = ?4, finish_reason = ?5, input_tokens = ?6, output_tokens = ?7, \
+        latency_ms = ?8, completed_at = ?9, lease_owner = NULL, lease_expires_at = NULL \
+     WHERE id = ?10 AND status = 'leased' AND lease_owner = ?11 AND attempt = ?12";
+
+/// Fenced final failure. `?1` class, `?2` message, `?3` at, `?4` id, `?5` owner, `?6` attempt.
+pub const COMPLETE_FAILED: &str = "UPDATE samples SET status = 'failed', error_class = ?1, error_message = ?2, \
+        last_error_at = ?3, completed_at = ?3, lease_owner = NULL, lease_expires_at = NULL \
+     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6";
+
+/// Fenced transient failure: back to pending, attempt kept. Parameters as [`COMPLETE_FAILED`].
+pub const COMPLETE_RETRY: &str = "UPDATE samples SET status = 'pending', error_class = ?1, error_message = ?2, \
+        last_error_at = ?3, lease_owner = NULL, lease_expires_at = NULL \
+     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6";
+
+/// Cancels a run's pending samples. `?1` account, `?2` run, `?3` now.
+/// Index: `samples_by_run_status` (or `samples_pending`).
+pub const CANCEL_PENDING: &str = "UPDATE samples SET status = 'cancelled', completed_at = ?3 \
+     WHERE run_id = ?2 AND account_id = ?1 AND status = 'pending'";
+
+/// Counts of a run's samples by status, in one query; the run row carries the tenant check
+/// (no row at all: the run is not visible; a NULL status row: the run has no samples).
+/// `?1` account, `?2` run. Index: `samples_by_run_status`, covering (no table access).
+pub const SAMPLE_COUNTS: &str = "SELECT s.status AS status, count(s.status) AS n \
+     FROM runs r LEFT JOIN samples s ON s.run_id = r.id \
+     WHERE r.id = ?2 AND r.account_id = ?1 GROUP BY s.status";
+
+/// A run's samples in report order. `?1` account, `?2` run. Index: the natural-key unique
+/// index `(run_id, provider, model, prompt_index, repeat_index)`, so no sort step.
+pub const LOAD_SAMPLES: &str = "SELECT id, run_id, provider, model, prompt_index, repeat_index, status, attempt, \
+        raw_answer, answer_sha256, served_model, request_id, finish_reason, input_tokens, output_tokens, \
+        latency_ms, error_class, error_message, completed_at, anonymized_at \
+     FROM samples WHERE run_id = ?2 AND account_id = ?1 \
+     ORDER BY provider, model, prompt_index, repeat_index";
+
+/// Every mention of a run's samples (assembled per sample in memory). `?1` account, `?2` run.
+/// Plan: the run's samples by index, then each sample's mentions by primary key.
+pub const LOAD_MENTIONS: &str = "SELECT m.sample_id AS sample_id, m.brand AS brand, m.byte_offset AS byte_offset, \
+        m.byte_len AS byte_len, m.count AS count, m.rank AS rank, m.list_index AS list_index \
+     FROM samples s JOIN mentions m ON m.sample_id = s.id \
+     WHERE s.run_id = ?2 AND s.account_id = ?1";
+
+/// Every citation of a run's samples. `?1` account, `?2` run. Plan as [`LOAD_MENTIONS`].
+pub const LOAD_CITATIONS: &str = "SELECT c.sample_id AS sample_id, c.position AS position, c.url AS url, \
+        c.domain AS domain, c.title AS title, c.cited_text AS cited_text \
+     FROM samples s JOIN citations c ON c.sample_id = s.id \
+     WHERE s.run_id = ?2 AND s.account_id = ?1";
+
+/// Columns of one enqueued sample row (multi-row INSERT, see `runs::enqueue`).
+pub(super) const SAMPLE_INSERT_COLUMNS: &str =
+    "INSERT INTO samples (id, run_id, account_id, provider, model, prompt_index, repeat_index, created_at) VALUES ";
+pub(super) const SAMPLE_INSERT_WIDTH: usize = 8;
+
+/// Multi-row INSERT of mentions.
+pub(super) const MENTION_INSERT_COLUMNS: &str =
+    "INSERT INTO mentions (sample_id, brand, byte_offset, byte_len, count, rank, list_index) VALUES ";
+pub(super) const MENTION_INSERT_WIDTH: usize = 7;
+
+/// Multi-row INSERT of citations.
+pub(super) const CITATION_INSERT_COLUMNS: &str =
+    "INSERT INTO citations (sample_id, position, url, domain, title, cited_text) VALUES ";
+pub(super) const CITATION_INSERT_WIDTH: usize = 6;
+
+/// SQLite's limit on bound parameters per statement (since 3.32).
+pub(super) const MAX_BOUND_PARAMETERS: usize = 32_766;
+
+/// `prefix` followed by `rows` groups of `width` placeholders: `(?, ?, ?), (?, ?, ?)`.
+pub(super) fn multi_row(prefix: &str, rows: usize, width: usize) -> String {
+    let group = format!("({})", vec!["?"; width].join(", "));
+    let mut sql = String::with_capacity(prefix.len() + rows * (group.len() + 2));
+    sql.push_str(prefix);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&group);
+    }
+    sql
+}
+
+/// `prefix` followed by `(?, ?, ...)` with `n` placeholders, for `IN` lists.
+pub(super) fn in_list(prefix: &str, n: usize) -> String {
+    format!("{prefix}({})", vec!["?"; n].join(", "))
+}
+
+/// Splits `n` rows into chunk sizes that are powers of two no larger than `max` (itself a
+/// power of two): a few large statements, and only log2(max) + 1 distinct statement texts,
+/// so the per-connection statement cache keeps them all prepared.
+pub(super) fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
+    debug_assert!(max.is_power_of_two());
+    let mut sizes = Vec::new();
+    while n >= max {
+        sizes.push(max);
+        n -= max;
+    }
+    let mut bit = max >> 1;
+    while n > 0 {
+        if n & bit != 0 {
+            sizes.push(bit);
+            n -= bit;
+        }
+        bit >>= 1;
+    }
+    sizes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a claim returns for each sample (read by `rows::task`); spelled out in each
+    /// claim statement because `concat!` takes only literals, so this keeps them in step.
+    const CLAIM_RETURNING: &str =
+        "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt";
+
+    #[test]
+    fn claim_statements_return_the_task_columns() {
+        for sql in [CLAIM_EXPIRED, CLAIM_PENDING_FOR_RUN, CLAIM_PENDING_ANY_RUN] {
+            assert!(sql.ends_with(CLAIM_RETURNING), "{sql}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_summing_to_n() {
+        for n in [0, 1, 2, 3, 255, 256, 257, 768, 1000, 5000] {
+            let sizes = pow2_chunks(n, 512);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 512));
+        }
+        assert_eq!(pow2_chunks(768, 512), vec![512, 256]);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(multi_row("V ", 2, 3), "V (?, ?, ?), (?, ?, ?)");
+        assert_eq!(in_list("x IN ", 3), "x IN (?, ?, ?)");
+    }
+}

@@ -1,0 +1,188 @@
+//! The query plans of the hot statements, checked with `EXPLAIN QUERY PLAN` against a
+//! store holding realistic row counts (3 accounts, 2,000 experiments, 40 runs, 20,000
+//! samples in mixed states), before and after `ANALYZE`. The statements are the constants
+//! of `echo_core::store::sqlite::sql`, i.e. exactly what the store runs.
+
+mod sqlite_support;
+
+use echo_core::model::{AccountId, ExperimentId, RunId};
+use echo_core::store::sqlite::sql;
+use echo_core::store::{ExperimentStore, RunStore, SqliteConfig, SqliteStore};
+use sqlite_support::{account, claim, experiment, mention, new_run, new_samples, success};
+use sqlx::Row;
+
+/// The plan of `statement`, one detail line per step (parameters unbound: the plan does not
+/// depend on their values without STAT4).
+async fn plan(store: &SqliteStore, statement: &str) -> Vec<String> {
+    sqlx::query(&format!("EXPLAIN QUERY PLAN {statement}"))
+        .fetch_all(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("EXPLAIN failed for {statement}: {e}"))
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect()
+}
+
+/// Asserts that the plan uses one of `indexes`, never reads a table row by row (`SCAN t`
+/// without an index: a full scan), and — when `no_sort` — reads rows in index order instead
+/// of sorting them.
+#[track_caller]
+fn assert_plan(name: &str, plan: &[String], indexes: &[&str], no_sort: bool) {
+    let text = plan.join("\n");
+    let uses = |ix: &str| {
+        plan.iter()
+            .any(|l| l.contains(&format!("INDEX {ix} ")) || l.ends_with(&format!("INDEX {ix}")))
+    };
+    assert!(
+        indexes.iter().any(|ix| uses(ix)),
+        "{name}: expected one of the indexes {indexes:?}, plan:\n{text}"
+    );
+    assert!(
+        !plan.iter().any(|l| l.starts_with("SCAN ") && !l.contains(" INDEX ")),
+        "{name}: full table scan, plan:\n{text}"
+    );
+    if no_sort {
+        assert!(
+            !text.contains("USE TEMP B-TREE FOR ORDER BY"),
+            "{name}: sorts instead of reading in index order:\n{text}"
+        );
+    }
+}
+
+/// Fills a store with 3 accounts, 2,000 experiments, 40 runs and 20,000 samples in mixed
+/// states (pending, leased, succeeded with mentions).
+async fn realistic_store() -> (SqliteStore, AccountId, ExperimentId, RunId) {
+    let store = SqliteStore::open(SqliteConfig::memory()).await.unwrap();
+    let mut accounts = Vec::new();
+    for _ in 0..3 {
+        accounts.push(account(&store).await);
+    }
+    let mut experiments = Vec::new();
+    for i in 0..2_000 {
+        experiments.push(experiment(&store, accounts[i % 3].id, i as i64 * 10).await);
+    }
+    let mut runs = Vec::new();
+    for i in 0..40 {
+        let e = &experiments[i * 7];
+        let r = new_run(e, 500);
+        store.enqueue_run(&r, &new_samples(500)).await.unwrap();
+        runs.push(r);
+    }
+    // Work some of it: lease 3,000 samples across runs, complete 2,000 with mentions.
+    let tasks = claim(&store, None, 3_000).await;
+    let outcomes: Vec<_> = tasks[..2_000]
+        .iter()
+        .map(|t| success(t, vec![mention("Acme", 3, 1), mention("Globex", 11, 2)], vec![]))
+        .collect();
+    store.complete_samples(&outcomes).await.unwrap();
+    let r = &runs[3];
+    (store, r.account_id, r.experiment_id, r.id)
+}
+
+async fn check_hot_plans(store: &SqliteStore) {
+    // Printed for reading with `--nocapture`.
+    for (name, statement) in [
+        ("LIST_EXPERIMENTS", sql::LIST_EXPERIMENTS),
+        ("LIST_RUNS", sql::LIST_RUNS),
+        ("CLAIM_PENDING_FOR_RUN", sql::CLAIM_PENDING_FOR_RUN),
+        ("CLAIM_PENDING_ANY_RUN", sql::CLAIM_PENDING_ANY_RUN),
+        ("CLAIM_EXPIRED", sql::CLAIM_EXPIRED),
+        ("FAIL_EXHAUSTED_LEASES", sql::FAIL_EXHAUSTED_LEASES),
+        ("SAMPLE_COUNTS", sql::SAMPLE_COUNTS),
+        ("CANCEL_PENDING", sql::CANCEL_PENDING),
+        ("LOAD_SAMPLES", sql::LOAD_SAMPLES),
+        ("LOAD_MENTIONS", sql::LOAD_MENTIONS),
+        ("LOAD_CITATIONS", sql::LOAD_CITATIONS),
+        ("COMPLETE_SUCCEEDED", sql::COMPLETE_SUCCEEDED),
+    ] {
+        println!("{name}:\n  {}", plan(store, statement).await.join("\n  "));
+    }
+
+    let p = plan(store, sql::LIST_EXPERIMENTS).await;
+    assert_plan("list_experiments", &p, &["experiments_by_account"], true);
+
+    let p = plan(store, sql::LIST_RUNS).await;
+    assert_plan("list_runs", &p, &["runs_by_experiment"], true);
+
+    let p = plan(store, sql::CLAIM_PENDING_FOR_RUN).await;
+    assert_plan(
+        "claim pending (run)",
+        &p,
+        &["samples_by_run_status", "samples_pending"],
+        true,
+    );
+
+    let p = plan(store, sql::CLAIM_PENDING_ANY_RUN).await;
+    assert_plan("claim pending (any run)", &p, &["samples_pending"], true);
+
+    let p = plan(store, sql::CLAIM_EXPIRED).await;
+    assert_plan("claim expired", &p, &["samples_leased"], true);
+
+    let p = plan(store, sql::FAIL_EXHAUSTED_LEASES).await;
+    assert_plan("fail exhausted", &p, &["samples_leased"], false);
+
+    let p = plan(store, sql::SAMPLE_COUNTS).await;
+    assert_plan("sample_counts", &p, &["samples_by_run_status"], false);
+    assert!(
+        p.iter().any(|l| l.contains("COVERING INDEX samples_by_run_status")),
+        "counts are index-only: {p:?}"
+    );
+
+    let p = plan(store, sql::CANCEL_PENDING).await;
+    assert_plan(
+        "cancel_pending",
+        &p,
+        &["samples_by_run_status", "samples_pending"],
+        false,
+    );
+
+    let p = plan(store, sql::LOAD_SAMPLES).await;
+    assert_plan("load_samples", &p, &["sqlite_autoindex_samples_2"], true);
+
+    for (name, statement) in [
+        ("load mentions", sql::LOAD_MENTIONS),
+        ("load citations", sql::LOAD_CITATIONS),
+    ] {
+        let p = plan(store, statement).await;
+        assert_plan(
+            name,
+            &p,
+            &["samples_by_run_status", "sqlite_autoindex_samples_2"],
+            false,
+        );
+        // The run's samples drive the join; each one's facts come from the clustered primary key.
+        assert!(
+            p.len() == 2 && p[0].starts_with("SEARCH s ") && p[1].contains("USING PRIMARY KEY (sample_id=?)"),
+            "{name}: samples must be the outer loop, facts looked up by key: {p:?}"
+        );
+    }
+
+    let p = plan(store, sql::COMPLETE_SUCCEEDED).await;
+    assert_plan("complete", &p, &["sqlite_autoindex_samples_1"], false);
+}
+
+#[tokio::test]
+async fn hot_queries_use_their_indexes() {
+    let (store, account, experiment, run) = realistic_store().await;
+    check_hot_plans(&store).await;
+
+    // With statistics (ANALYZE), the planner must still choose the same indexes.
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    check_hot_plans(&store).await;
+
+    // And the statements do what their plans say on this data.
+    let page = store.list_experiments(account, &Default::default()).await.unwrap();
+    assert_eq!(page.items.len(), 50);
+    assert!(page.items.windows(2).all(|w| w[0].created_at >= w[1].created_at));
+    assert_eq!(
+        store
+            .list_runs(account, experiment, &Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(store.sample_counts(account, run).await.unwrap().total(), 500);
+    assert_eq!(store.load_samples(account, run).await.unwrap().len(), 500);
+}
