@@ -84,6 +84,12 @@ impl Echo {
         }
     }
 
+    /// The current time at the store's precision (milliseconds), so what `create_*`
+    /// returns equals what a later `get_*` reads back.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        crate::store::truncate_to_millis(self.inner.clock.now())
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
@@ -115,7 +121,7 @@ impl Echo {
             name: new.name.trim().to_string(),
             external_id: new.external_id,
             tier,
-            created_at: self.inner.clock.now(),
+            created_at: self.now(),
         };
         self.inner.store.insert_account(&account).await?;
         tracing::info!(account_id = %account.id, "account created");
@@ -137,7 +143,7 @@ impl Echo {
     pub async fn create_experiment(&self, principal: &Principal, spec: ExperimentSpec) -> Result<Experiment> {
         principal.require(Scope::ExperimentsWrite)?;
         self.check_spec(&spec)?;
-        let now = self.inner.clock.now();
+        let now = self.now();
         let experiment = Experiment {
             id: ExperimentId::new(),
             account_id: principal.account_id(),
@@ -174,7 +180,7 @@ impl Echo {
     ) -> Result<Experiment> {
         principal.require(Scope::ExperimentsWrite)?;
         self.check_spec(&spec)?;
-        self.inner.store.update_experiment(principal.account_id(), id, &spec, self.inner.clock.now()).await
+        self.inner.store.update_experiment(principal.account_id(), id, &spec, self.now()).await
     }
 
     /// Deletes an experiment with its runs and their data. `Conflict` while one of its
@@ -223,7 +229,7 @@ impl Echo {
             spec,
             status: RunStatus::Pending,
             seed: options.seed.unwrap_or_else(rand::random),
-            created_at: self.inner.clock.now(),
+            created_at: self.now(),
             started_at: None,
             finished_at: None,
         };
@@ -306,7 +312,7 @@ impl Echo {
         match token {
             Some(token) => token.cancel(),
             None if !run.status.is_terminal() => {
-                let now = self.inner.clock.now();
+                let now = self.now();
                 self.inner.store.cancel_pending_samples(run.account_id, run_id, now).await?;
                 self.inner.store.set_run_status(run.account_id, run_id, RunStatus::Cancelled, now).await?;
             }
@@ -333,7 +339,7 @@ impl Echo {
         principal.require(Scope::ExperimentsRead)?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
-        super::report::build(&*self.inner.store, &run, &catalog, self.inner.clock.now()).await
+        super::report::build(&*self.inner.store, &run, &catalog, self.now()).await
     }
 
     /// Recomputes a run's report from its stored answers with another set of brands (a
@@ -343,7 +349,7 @@ impl Echo {
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let catalog = BrandCatalog::new(brands)?;
         let extractor = DictionaryExtractor::new(catalog)?;
-        super::report::reanalyze(&*self.inner.store, &run, &extractor, self.inner.clock.now()).await
+        super::report::reanalyze(&*self.inner.store, &run, &extractor, self.now()).await
     }
 
     /// Closes the store's connections. Runs still executing here fail with a storage
