@@ -1,0 +1,157 @@
+"""Exceptions raised by Echo.
+
+Every error the core reports becomes one of these classes, chosen by the core's stable
+error kind (``EchoError.kind``): catch ``EchoError`` for all of them, or a subclass for one
+kind. ``InvalidInputError`` is also a ``ValueError``, so code that already guards against
+bad values keeps working.
+
+The classes are plain Python (not created in Rust) so they can use multiple inheritance,
+carry typed attributes and pickle across processes.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
+
+__all__ = [
+    "EchoError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ConflictError",
+    "QuotaExceededError",
+    "RateLimitedError",
+    "ProviderError",
+    "StorageError",
+    "CancelledError",
+    "ConfigError",
+    "InternalError",
+    "error_class_for_kind",
+]
+
+
+class EchoError(Exception):
+    """Base class of every error raised by Echo.
+
+    ``kind`` is the core's error kind (``"invalid_input"``, ``"not_found"``, ...); each
+    subclass sets its own, and an instance may override it when the core reports a kind
+    this version of the package has no dedicated class for.
+    """
+
+    kind: str = "internal"
+
+    def __init__(self, message: str = "", *, kind: Optional[str] = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+
+    @property
+    def message(self) -> str:
+        """The human-readable message, including the cause chain."""
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidInputError(EchoError, ValueError):
+    """The caller passed something invalid; nothing was written or spent.
+
+    ``field`` names the culprit with a path such as ``spec.prompts[2]``.
+    """
+
+    kind = "invalid_input"
+
+    def __init__(self, message: str = "", *, kind: Optional[str] = None, field: Optional[str] = None) -> None:
+        super().__init__(message, kind=kind)
+        self.field = field
+
+
+class NotFoundError(EchoError):
+    """The object does not exist, or belongs to another account."""
+
+    kind = "not_found"
+
+
+class PermissionDeniedError(EchoError):
+    """The principal lacks a scope for the operation."""
+
+    kind = "permission_denied"
+
+
+class ConflictError(EchoError):
+    """The operation conflicts with the current state (e.g. editing a running experiment)."""
+
+    kind = "conflict"
+
+
+class QuotaExceededError(EchoError):
+    """A quota would be exceeded."""
+
+    kind = "quota_exceeded"
+
+
+class RateLimitedError(EchoError):
+    """A rate limit refused the call; retry after ``retry_after`` seconds."""
+
+    kind = "rate_limited"
+
+    def __init__(
+        self, message: str = "", *, kind: Optional[str] = None, retry_after: Optional[float] = None
+    ) -> None:
+        super().__init__(message, kind=kind)
+        self.retry_after = retry_after
+
+
+class ProviderError(EchoError):
+    """A language-model provider failed; ``provider`` is its id (``openai``, ...)."""
+
+    kind = "provider"
+
+    def __init__(self, message: str = "", *, kind: Optional[str] = None, provider: Optional[str] = None) -> None:
+        super().__init__(message, kind=kind)
+        self.provider = provider
+
+
+class StorageError(EchoError):
+    """The database failed."""
+
+    kind = "storage"
+
+
+class CancelledError(EchoError):
+    """The operation was cancelled."""
+
+    kind = "cancelled"
+
+
+class ConfigError(EchoError):
+    """A configuration problem in the host's setup of Echo."""
+
+    kind = "config"
+
+
+class InternalError(EchoError):
+    """A bug in Echo; please report it with the message."""
+
+    kind = "internal"
+
+
+_CLASS_BY_KIND: Dict[str, Type[EchoError]] = {
+    cls.kind: cls
+    for cls in (
+        InvalidInputError,
+        NotFoundError,
+        PermissionDeniedError,
+        ConflictError,
+        QuotaExceededError,
+        RateLimitedError,
+        ProviderError,
+        StorageError,
+        CancelledError,
+        ConfigError,
+        InternalError,
+    )
+}
+
+
+def error_class_for_kind(kind: str) -> Type[EchoError]:
+    """The exception class raised for an error kind; ``EchoError`` for unknown kinds."""
+    return _CLASS_BY_KIND.get(kind, EchoError)
