@@ -10,17 +10,11 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use echo_core::auth::Principal;
 use echo_core::engine::{Echo, RunOptions};
-use echo_core::model::{BrandSpec, ExperimentSpec, NewAccount, Target};
+use echo_core::model::{ExperimentSpec, NewAccount, Target};
 use echo_core::provider::{LatencyModel, Simulated, SimulatedConfig};
 
 fn spec(repeats: u32) -> ExperimentSpec {
-    let demo = SimulatedConfig::crm_demo(1);
-    let mut brands: Vec<BrandSpec> = demo
-        .brands
-        .iter()
-        .map(|b| BrandSpec::new(b.name.clone()).aliases(b.aliases.clone()).domains(b.domain.clone()))
-        .collect();
-    brands[0].role = echo_core::model::BrandRole::Target;
+    let brands = SimulatedConfig::crm_demo(1).brand_specs("HubSpot");
     ExperimentSpec {
         name: "bench".into(),
         prompts: vec!["What is the best CRM for a 10-person startup?".into()],
