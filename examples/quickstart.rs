@@ -19,6 +19,13 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/quickstart_corpu
 
 #[tokio::main]
 async fn main() -> echo_core::Result<()> {
+    // Structured JSON logs on stderr; quiet unless RUST_LOG asks (e.g. RUST_LOG=echo_core=info).
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+
     let db_path = std::env::current_dir().map_err(|e| echo_core::Error::Config(e.to_string()))?.join("echo-quickstart.db");
 
     // Two recorded models, each served from the corpus under its own provider id.
