@@ -2,11 +2,15 @@
 //! structure (lists, rank) and metrics with confidence intervals.
 
 mod catalog;
+mod common_words;
 mod extractor;
 mod metrics;
 mod stats;
+mod structure;
+mod surface;
 
 pub use catalog::BrandCatalog;
 pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
-pub use stats::wilson_interval;
+pub use stats::{WILSON_Z, proportion, wilson_interval};
+pub use structure::list_item_index;
