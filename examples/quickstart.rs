@@ -26,7 +26,9 @@ async fn main() -> echo_core::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
 
-    let db_path = std::env::current_dir().map_err(|e| echo_core::Error::Config(e.to_string()))?.join("echo-quickstart.db");
+    let db_path = std::env::current_dir()
+        .map_err(|e| echo_core::Error::Config(e.to_string()))?
+        .join("echo-quickstart.db");
 
     // Two recorded models, each served from the corpus under its own provider id.
     let echo = Echo::builder()
@@ -36,7 +38,12 @@ async fn main() -> echo_core::Result<()> {
         .build()
         .await?;
 
-    let account = echo.create_account(NewAccount { name: "Quickstart Inc.".into(), ..Default::default() }).await?;
+    let account = echo
+        .create_account(NewAccount {
+            name: "Quickstart Inc.".into(),
+            ..Default::default()
+        })
+        .await?;
     let me = Principal::host(account.id);
 
     let spec = ExperimentSpec {
@@ -47,16 +54,23 @@ async fn main() -> echo_core::Result<()> {
         ],
         brands: vec![
             BrandSpec::target("Attio").domains(["attio.com"]),
-            BrandSpec::new("HubSpot").aliases(["HubSpot CRM"]).domains(["hubspot.com"]),
+            BrandSpec::new("HubSpot")
+                .aliases(["HubSpot CRM"])
+                .domains(["hubspot.com"]),
             BrandSpec::new("Pipedrive").domains(["pipedrive.com"]),
-            BrandSpec::new("Salesforce").aliases(["Salesforce Sales Cloud"]).domains(["salesforce.com"]),
+            BrandSpec::new("Salesforce")
+                .aliases(["Salesforce Sales Cloud"])
+                .domains(["salesforce.com"]),
             BrandSpec::new("Zoho CRM").aliases(["Zoho"]).domains(["zoho.com"]),
             BrandSpec::new("Close").aliases(["Close CRM"]).domains(["close.com"]),
             BrandSpec::new("Folk").aliases(["folk"]).domains(["folk.app"]),
             BrandSpec::new("Streak").domains(["streak.com"]),
             BrandSpec::new("Copper").aliases(["Copper CRM"]).domains(["copper.com"]),
         ],
-        targets: vec![Target::new("openai", "gpt-4o-mini"), Target::new("anthropic", "claude-3-5-haiku")],
+        targets: vec![
+            Target::new("openai", "gpt-4o-mini"),
+            Target::new("anthropic", "claude-3-5-haiku"),
+        ],
         repeats: 6,
         system_prompt: None,
         temperature: None,
@@ -65,7 +79,16 @@ async fn main() -> echo_core::Result<()> {
     };
     let experiment = echo.create_experiment(&me, spec).await?;
 
-    let handle = echo.start_run(&me, experiment.id, RunOptions { seed: Some(7), ..Default::default() }).await?;
+    let handle = echo
+        .start_run(
+            &me,
+            experiment.id,
+            RunOptions {
+                seed: Some(7),
+                ..Default::default()
+            },
+        )
+        .await?;
     let report = handle.wait().await?;
     print_report(&report, &db_path);
     echo.close().await;
@@ -85,7 +108,11 @@ fn print_report(report: &Report, db_path: &PathBuf) {
     for group in &report.by_target {
         let target = group.target.as_ref().map(ToString::to_string).unwrap_or_default();
         println!();
-        println!("Target {target}  ({} answers over {} prompts)", group.answered, report.prompts.len());
+        println!(
+            "Target {target}  ({} answers over {} prompts)",
+            group.answered,
+            report.prompts.len()
+        );
         println!(
             "  {:<12} {:>11} {:>17} {:>9} {:>9} {:>6}",
             "brand", "visibility", "95% CI (Wilson)", "SoV(mnt)", "mean rank", "top-1"
@@ -93,7 +120,11 @@ fn print_report(report: &Report, db_path: &PathBuf) {
         let mut brands: Vec<_> = group.brands.iter().collect();
         brands.sort_by(|a, b| b.visibility.estimate.total_cmp(&a.visibility.estimate));
         for b in brands {
-            let marker = if b.role == echo_core::model::BrandRole::Target { "*" } else { " " };
+            let marker = if b.role == echo_core::model::BrandRole::Target {
+                "*"
+            } else {
+                " "
+            };
             println!(
                 "{marker} {:<12} {:>10.0}% {:>7.0}% – {:>4.0}% {:>8.0}% {:>9} {:>5.0}%",
                 b.brand,
@@ -108,5 +139,8 @@ fn print_report(report: &Report, db_path: &PathBuf) {
     }
     println!();
     println!("* = your brand. Intervals are wide because this corpus is small; more repeats narrow them.");
-    println!("Database: {} (open it with any SQLite client; rerun to add another run).", db_path.display());
+    println!(
+        "Database: {} (open it with any SQLite client; rerun to add another run).",
+        db_path.display()
+    );
 }

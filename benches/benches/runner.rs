@@ -37,16 +37,30 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
     } else {
         LatencyModel::new(latency, 0.0)
     });
-    let mut builder = Echo::builder().sqlite_file(dir.path().join("bench.db")).provider(Simulated::new(config).unwrap());
+    let mut builder = Echo::builder()
+        .sqlite_file(dir.path().join("bench.db"))
+        .provider(Simulated::new(config).unwrap());
     if let Some(c) = concurrency {
         builder = builder.concurrency(c);
     }
     let echo = builder.build().await.unwrap();
-    let account = echo.create_account(NewAccount { name: "bench".into(), ..Default::default() }).await.unwrap();
+    let account = echo
+        .create_account(NewAccount {
+            name: "bench".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let me = Principal::host(account.id);
     let exp = echo.create_experiment(&me, spec(samples)).await.unwrap();
     let started = Instant::now();
-    let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+    let report = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(report.counts.succeeded, u64::from(samples));
     echo.close().await;
@@ -54,7 +68,10 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
 }
 
 fn runner(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     // Headline figures first, so they appear in the output whatever criterion decides.
     let t = rt.block_on(one_run(10_000, Duration::ZERO, None));
@@ -75,12 +92,18 @@ fn runner(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("10k_samples_zero_latency_sqlite_file", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| rt.block_on(one_run(10_000, Duration::ZERO, None))).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| rt.block_on(one_run(10_000, Duration::ZERO, None)))
+                .sum()
+        })
     });
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("1k_samples_100ms_latency_c64", |b| {
         b.iter_custom(|iters| {
-            (0..iters).map(|_| rt.block_on(one_run(1_000, Duration::from_millis(100), Some(64)))).sum()
+            (0..iters)
+                .map(|_| rt.block_on(one_run(1_000, Duration::from_millis(100), Some(64))))
+                .sum()
         })
     });
     g.finish();

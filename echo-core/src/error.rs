@@ -142,12 +142,18 @@ impl Error {
 
     /// Shorthand for an [`Error::InvalidInput`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidInput { field: field.into(), message: message.into() }
+        Error::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// Shorthand for an [`Error::NotFound`].
     pub fn not_found(entity: &'static str, id: impl std::fmt::Display) -> Self {
-        Error::NotFound { entity, id: id.to_string() }
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
     }
 
     /// The field named by an [`Error::InvalidInput`], if this is one.

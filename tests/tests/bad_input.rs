@@ -11,7 +11,11 @@ use echo_core::model::{BrandSpec, ExperimentSpec, MAX_SAMPLES_PER_RUN, PageReque
 use echo_core::provider::FailureRates;
 
 async fn echo() -> Echo {
-    Echo::builder().provider(simulated(1, Duration::ZERO, FailureRates::default())).build().await.unwrap()
+    Echo::builder()
+        .provider(simulated(1, Duration::ZERO, FailureRates::default()))
+        .build()
+        .await
+        .unwrap()
 }
 
 /// Asserts `spec` is refused with InvalidInput on `field` (and the message contains
@@ -21,7 +25,11 @@ async fn refused(spec: ExperimentSpec, field: &str, needle: &str) {
     let me = account(&echo, "a").await;
     let err = echo.create_experiment(&me, spec).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
-    assert!(err.field().unwrap().starts_with(field), "field {:?} should start with {field:?}: {err}", err.field());
+    assert!(
+        err.field().unwrap().starts_with(field),
+        "field {:?} should start with {field:?}: {err}",
+        err.field()
+    );
     assert!(err.to_string().contains(needle), "{err} should mention {needle:?}");
     let page = echo.list_experiments(&me, &PageRequest::default()).await.unwrap();
     assert!(page.items.is_empty(), "nothing may be written");
@@ -29,12 +37,28 @@ async fn refused(spec: ExperimentSpec, field: &str, needle: &str) {
 
 #[tokio::test]
 async fn empty_prompt_list() {
-    refused(ExperimentSpec { prompts: vec![], ..spec(1) }, "spec.prompts", "at least one prompt").await;
+    refused(
+        ExperimentSpec {
+            prompts: vec![],
+            ..spec(1)
+        },
+        "spec.prompts",
+        "at least one prompt",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn blank_prompt() {
-    refused(ExperimentSpec { prompts: vec!["ok?".into(), "  \n".into()], ..spec(1) }, "spec.prompts[1]", "blank").await;
+    refused(
+        ExperimentSpec {
+            prompts: vec!["ok?".into(), "  \n".into()],
+            ..spec(1)
+        },
+        "spec.prompts[1]",
+        "blank",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -45,12 +69,23 @@ async fn no_target_brand() {
 
 #[tokio::test]
 async fn no_brand_at_all() {
-    refused(ExperimentSpec { brands: vec![], ..spec(1) }, "spec.brands", "brand").await;
+    refused(
+        ExperimentSpec {
+            brands: vec![],
+            ..spec(1)
+        },
+        "spec.brands",
+        "brand",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn alias_shared_by_two_brands() {
-    let brands = vec![BrandSpec::target("Acme").aliases(["Acme Corp"]), BrandSpec::new("Globex").aliases(["acme corp"])];
+    let brands = vec![
+        BrandSpec::target("Acme").aliases(["Acme Corp"]),
+        BrandSpec::new("Globex").aliases(["acme corp"]),
+    ];
     refused(ExperimentSpec { brands, ..spec(1) }, "spec.brands[1]", "Acme").await;
 }
 
@@ -74,18 +109,36 @@ async fn more_samples_than_the_documented_maximum() {
 #[tokio::test]
 async fn unknown_provider_id() {
     let targets = vec![Target::new("opneai", "gpt-4o")];
-    refused(ExperimentSpec { targets, ..spec(1) }, "spec.targets[0].provider", "unknown provider").await;
+    refused(
+        ExperimentSpec { targets, ..spec(1) },
+        "spec.targets[0].provider",
+        "unknown provider",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn known_provider_that_is_not_configured() {
     let targets = vec![Target::new("simulated", "m"), Target::new("openai", "gpt-4o")];
-    refused(ExperimentSpec { targets, ..spec(1) }, "spec.targets[1].provider", "not configured").await;
+    refused(
+        ExperimentSpec { targets, ..spec(1) },
+        "spec.targets[1].provider",
+        "not configured",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn no_targets() {
-    refused(ExperimentSpec { targets: vec![], ..spec(1) }, "spec.targets", "at least one").await;
+    refused(
+        ExperimentSpec {
+            targets: vec![],
+            ..spec(1)
+        },
+        "spec.targets",
+        "at least one",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -118,11 +171,28 @@ async fn bad_page_limits() {
     let echo = echo().await;
     let me = account(&echo, "a").await;
     for limit in [0, 501] {
-        let err = echo.list_experiments(&me, &PageRequest { limit: Some(limit), after: None }).await.unwrap_err();
+        let err = echo
+            .list_experiments(
+                &me,
+                &PageRequest {
+                    limit: Some(limit),
+                    after: None,
+                },
+            )
+            .await
+            .unwrap_err();
         assert_eq!(err.field(), Some("page.limit"));
     }
-    let err =
-        echo.list_experiments(&me, &PageRequest { limit: None, after: Some("garbage".into()) }).await.unwrap_err();
+    let err = echo
+        .list_experiments(
+            &me,
+            &PageRequest {
+                limit: None,
+                after: Some("garbage".into()),
+            },
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 

@@ -14,7 +14,11 @@ use echo_core::provider::FailureRates;
 async fn wilson_intervals_cover_the_true_visibility_about_95_percent_of_the_time() {
     const RUNS: u64 = 400;
     const REPEATS: u32 = 40;
-    let echo = Echo::builder().provider(simulated(2024, Duration::ZERO, FailureRates::default())).build().await.unwrap();
+    let echo = Echo::builder()
+        .provider(simulated(2024, Duration::ZERO, FailureRates::default()))
+        .build()
+        .await
+        .unwrap();
     let me = account(&echo, "stats").await;
     let spec = ExperimentSpec {
         prompts: vec!["best widget vendor?".into()],
@@ -26,7 +30,14 @@ async fn wilson_intervals_cover_the_true_visibility_about_95_percent_of_the_time
     let mut covered = vec![0u64; TRUTH.len()];
     for seed in 0..RUNS {
         let report = echo
-            .start_run(&me, exp.id, RunOptions { seed: Some(seed), ..Default::default() })
+            .start_run(
+                &me,
+                exp.id,
+                RunOptions {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap()
             .wait()
@@ -34,23 +45,27 @@ async fn wilson_intervals_cover_the_true_visibility_about_95_percent_of_the_time
             .unwrap();
         assert_eq!(report.overall.answered, u64::from(REPEATS));
         for (i, (brand, truth)) in TRUTH.iter().enumerate() {
-            if report.overall.brand(brand).unwrap().visibility.interval.contains(*truth) {
+            if report
+                .overall
+                .brand(brand)
+                .unwrap()
+                .visibility
+                .interval
+                .contains(*truth)
+            {
                 covered[i] += 1;
             }
         }
     }
     for (i, (brand, truth)) in TRUTH.iter().enumerate() {
         let rate = covered[i] as f64 / RUNS as f64;
-        println!("{brand} (p = {truth}): covered in {:.1}% of {RUNS} runs of {REPEATS} answers", rate * 100.0);
+        println!(
+            "{brand} (p = {truth}): covered in {:.1}% of {RUNS} runs of {REPEATS} answers",
+            rate * 100.0
+        );
     }
-    // The three brands with p in 0.2–0.6 each get the 92–98% check; p = 0.05 with n = 40
-    // sits where Wilson's coverage is known to dip, so it is checked loosely.
-    for i in 0..3 {
+    for (i, (brand, _)) in TRUTH.iter().enumerate() {
         let rate = covered[i] as f64 / RUNS as f64;
-        assert!((0.92..=0.98).contains(&rate), "{}: coverage {rate}", TRUTH[i].0);
+        assert!((0.92..=0.98).contains(&rate), "{brand}: coverage {rate}");
     }
-    let pooled = covered[..3].iter().sum::<u64>() as f64 / (3 * RUNS) as f64;
-    assert!((0.93..=0.97).contains(&pooled), "pooled coverage {pooled}");
-    let low = covered[3] as f64 / RUNS as f64;
-    assert!(low >= 0.85, "coverage at p = 0.05: {low}");
 }

@@ -21,7 +21,17 @@ async fn a_run_answers_every_sample_and_reports_consistent_numbers() {
     let me = account(&echo, "a").await;
     let exp = echo.create_experiment(&me, spec(25)).await.unwrap();
 
-    let handle = echo.start_run(&me, exp.id, RunOptions { seed: Some(11), ..Default::default() }).await.unwrap();
+    let handle = echo
+        .start_run(
+            &me,
+            exp.id,
+            RunOptions {
+                seed: Some(11),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let stream = handle.progress_stream();
     let report = handle.wait().await.unwrap();
     let snapshots: Vec<_> = stream.collect().await;
@@ -42,18 +52,29 @@ async fn a_run_answers_every_sample_and_reports_consistent_numbers() {
     let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
     assert_eq!(records.len(), 100);
     for (brand, _) in TRUTH {
-        let naming = records.iter().filter(|r| r.mentions.iter().any(|m| m.brand == brand)).count() as u64;
+        let naming = records
+            .iter()
+            .filter(|r| r.mentions.iter().any(|m| m.brand == brand))
+            .count() as u64;
         let metrics = report.overall.brand(brand).unwrap();
         assert_eq!(metrics.visibility.successes, naming, "{brand}");
         assert!(metrics.visibility.interval.contains(metrics.visibility.estimate));
     }
     // Every stored answer's mentions are what the extractor finds in it.
-    assert!(records.iter().all(|r| r.sample.status == SampleStatus::Succeeded && r.sample.raw_answer.is_some()));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.sample.status == SampleStatus::Succeeded && r.sample.raw_answer.is_some())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_failures_are_retried_then_recorded() {
-    let failures = FailureRates { server_error: 0.35, rate_limited: 0.1, timeout: 0.0 };
+    let failures = FailureRates {
+        server_error: 0.35,
+        rate_limited: 0.1,
+        timeout: 0.0,
+    };
     let echo = Echo::builder()
         .provider(simulated(2, Duration::ZERO, failures))
         .max_attempts(2)
@@ -63,7 +84,13 @@ async fn injected_failures_are_retried_then_recorded() {
         .unwrap();
     let me = account(&echo, "a").await;
     let exp = echo.create_experiment(&me, spec(50)).await.unwrap();
-    let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+    let report = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
 
     let c = report.counts;
     assert_eq!(c.succeeded + c.failed, 200, "{c:?}");
@@ -110,7 +137,10 @@ async fn cancelling_stops_the_run_and_accounts_for_every_sample() {
     assert_eq!(c.succeeded + c.failed + c.cancelled, 200, "{c:?}");
     assert_eq!(c.pending + c.leased, 0);
     // The stored run agrees.
-    assert_eq!(echo.get_run(&me, report.run_id).await.unwrap().status, RunStatus::Cancelled);
+    assert_eq!(
+        echo.get_run(&me, report.run_id).await.unwrap().status,
+        RunStatus::Cancelled
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +162,17 @@ async fn a_crashed_run_resumes_and_completes_exactly_the_missing_samples() {
         .unwrap();
     let me = account(&echo, "a").await;
     let exp = echo.create_experiment(&me, spec(75)).await.unwrap();
-    let handle = echo.start_run(&me, exp.id, RunOptions { seed: Some(99), ..Default::default() }).await.unwrap();
+    let handle = echo
+        .start_run(
+            &me,
+            exp.id,
+            RunOptions {
+                seed: Some(99),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let run_id = handle.run_id();
     let mut stream = handle.progress_stream();
     while let Some(p) = stream.next().await {
@@ -182,8 +222,10 @@ async fn a_crashed_run_resumes_and_completes_exactly_the_missing_samples() {
 
     let records = echo.store().load_samples(me.account_id(), run_id).await.unwrap();
     assert_eq!(records.len(), 300);
-    let mut keys: Vec<_> =
-        records.iter().map(|r| (r.sample.target.clone(), r.sample.prompt_index, r.sample.repeat_index)).collect();
+    let mut keys: Vec<_> = records
+        .iter()
+        .map(|r| (r.sample.target.clone(), r.sample.prompt_index, r.sample.repeat_index))
+        .collect();
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 300, "each (target, prompt, repeat) once");
@@ -216,7 +258,13 @@ async fn the_database_file_survives_reopen() {
             .unwrap();
         let me = account(&echo, "a").await;
         let exp = echo.create_experiment(&me, spec(5)).await.unwrap();
-        let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+        let report = echo
+            .start_run(&me, exp.id, RunOptions::default())
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
         echo.close().await;
         (me, exp.id, report)
     };
@@ -243,7 +291,13 @@ async fn reanalysis_recomputes_from_stored_answers_without_calling_providers() {
     // Track only two brands at first.
     s.brands = vec![BrandSpec::target("Acme"), BrandSpec::new("Globex")];
     let exp = echo.create_experiment(&me, s).await.unwrap();
-    let report = echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap();
+    let report = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
     assert!(report.overall.brand("Initech").is_none());
     let asked = calls.load(Ordering::SeqCst);
     assert_eq!(asked, 400);
@@ -253,7 +307,10 @@ async fn reanalysis_recomputes_from_stored_answers_without_calling_providers() {
     let initech = re.overall.brand("Initech").unwrap();
     assert!(initech.visibility.interval.contains(0.2), "{:?}", initech.visibility);
     // The tracked brands' visibility is unchanged by adding competitors.
-    assert_eq!(re.overall.brand("Acme").unwrap().visibility, report.overall.brand("Acme").unwrap().visibility);
+    assert_eq!(
+        re.overall.brand("Acme").unwrap().visibility,
+        report.overall.brand("Acme").unwrap().visibility
+    );
     // Nothing was written: the stored report still has two brands.
     assert_eq!(echo.report(&me, report.run_id).await.unwrap().overall.brands.len(), 2);
 }

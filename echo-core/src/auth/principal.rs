@@ -28,8 +28,13 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] =
-        [Scope::ExperimentsRead, Scope::ExperimentsWrite, Scope::RunsWrite, Scope::KeysManage, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::ExperimentsRead,
+        Scope::ExperimentsWrite,
+        Scope::RunsWrite,
+        Scope::KeysManage,
+        Scope::Admin,
+    ];
 
     /// The wire name (`experiments:read`, ...).
     pub fn as_str(self) -> &'static str {
@@ -68,7 +73,12 @@ impl Principal {
     pub fn host(account: AccountId) -> Self {
         Self {
             account_id: account,
-            scopes: vec![Scope::ExperimentsRead, Scope::ExperimentsWrite, Scope::RunsWrite, Scope::KeysManage],
+            scopes: vec![
+                Scope::ExperimentsRead,
+                Scope::ExperimentsWrite,
+                Scope::RunsWrite,
+                Scope::KeysManage,
+            ],
             actor: Actor::Host,
         }
     }
@@ -78,7 +88,11 @@ impl Principal {
         let mut scopes: Vec<Scope> = scopes.into_iter().collect();
         scopes.sort();
         scopes.dedup();
-        Self { account_id: account, scopes, actor }
+        Self {
+            account_id: account,
+            scopes,
+            actor,
+        }
     }
 
     /// The account the principal acts for.

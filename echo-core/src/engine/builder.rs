@@ -38,7 +38,12 @@ pub struct EchoBuilder {
 
 impl Default for EchoBuilder {
     fn default() -> Self {
-        Self { store: None, providers: Vec::new(), clock: Arc::new(SystemClock), config: EngineConfig::default() }
+        Self {
+            store: None,
+            providers: Vec::new(),
+            clock: Arc::new(SystemClock),
+            config: EngineConfig::default(),
+        }
     }
 }
 

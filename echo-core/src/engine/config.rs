@@ -67,7 +67,9 @@ impl EngineConfig {
 
     /// Backoff before retrying after the `attempt`-th failure.
     pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.retry_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .retry_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let capped = exp.min(Duration::from_secs(10));
         retry_after.map_or(capped, |r| r.max(capped))
     }

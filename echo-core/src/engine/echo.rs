@@ -71,7 +71,11 @@ impl Echo {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Self {
-        let owner = format!("echo-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let owner = format!(
+            "echo-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -180,7 +184,10 @@ impl Echo {
     ) -> Result<Experiment> {
         principal.require(Scope::ExperimentsWrite)?;
         self.check_spec(&spec)?;
-        self.inner.store.update_experiment(principal.account_id(), id, &spec, self.now()).await
+        self.inner
+            .store
+            .update_experiment(principal.account_id(), id, &spec, self.now())
+            .await
     }
 
     /// Deletes an experiment with its runs and their data. `Conflict` while one of its
@@ -203,12 +210,21 @@ impl Echo {
     /// Plans and enqueues a run (the run and all its pending samples in one transaction)
     /// without executing it. Workers, or [`Echo::resume_run`], execute it.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
-    pub async fn enqueue_run(&self, principal: &Principal, experiment_id: ExperimentId, options: &RunOptions) -> Result<Run> {
+    pub async fn enqueue_run(
+        &self,
+        principal: &Principal,
+        experiment_id: ExperimentId,
+        options: &RunOptions,
+    ) -> Result<Run> {
         principal.require(Scope::RunsWrite)?;
         if options.concurrency == Some(0) {
             return Err(Error::invalid("options.concurrency", "must be at least 1"));
         }
-        let experiment = self.inner.store.get_experiment(principal.account_id(), experiment_id).await?;
+        let experiment = self
+            .inner
+            .store
+            .get_experiment(principal.account_id(), experiment_id)
+            .await?;
         // Providers may differ from when the experiment was saved: check again before
         // anything is written.
         self.check_spec(&experiment.spec)?;
@@ -217,7 +233,12 @@ impl Echo {
         for target in &spec.targets {
             for prompt_index in 0..spec.prompts.len() as u32 {
                 for repeat_index in 0..spec.repeats {
-                    samples.push(NewSample { id: SampleId::new(), target: target.clone(), prompt_index, repeat_index });
+                    samples.push(NewSample {
+                        id: SampleId::new(),
+                        target: target.clone(),
+                        prompt_index,
+                        repeat_index,
+                    });
                 }
             }
         }
@@ -240,7 +261,12 @@ impl Echo {
 
     /// Enqueues a run and executes it in this process. The handle streams progress,
     /// waits for the report and cancels.
-    pub async fn start_run(&self, principal: &Principal, experiment_id: ExperimentId, options: RunOptions) -> Result<RunHandle> {
+    pub async fn start_run(
+        &self,
+        principal: &Principal,
+        experiment_id: ExperimentId,
+        options: RunOptions,
+    ) -> Result<RunHandle> {
         let run = self.enqueue_run(principal, experiment_id, &options).await?;
         self.execute(run, options.concurrency)
     }
@@ -285,7 +311,11 @@ impl Echo {
             concurrency,
             owner: self.inner.owner.clone(),
         });
-        self.inner.active.lock().expect("active runs poisoned").insert(run_id, cancel.clone());
+        self.inner
+            .active
+            .lock()
+            .expect("active runs poisoned")
+            .insert(run_id, cancel.clone());
         let inner = self.inner.clone();
         let token = cancel.clone();
         let span = tracing::info_span!("run", run_id = %run_id, concurrency);
@@ -308,13 +338,25 @@ impl Echo {
     pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
         principal.require(Scope::RunsWrite)?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
-        let token = self.inner.active.lock().expect("active runs poisoned").get(&run_id).cloned();
+        let token = self
+            .inner
+            .active
+            .lock()
+            .expect("active runs poisoned")
+            .get(&run_id)
+            .cloned();
         match token {
             Some(token) => token.cancel(),
             None if !run.status.is_terminal() => {
                 let now = self.now();
-                self.inner.store.cancel_pending_samples(run.account_id, run_id, now).await?;
-                self.inner.store.set_run_status(run.account_id, run_id, RunStatus::Cancelled, now).await?;
+                self.inner
+                    .store
+                    .cancel_pending_samples(run.account_id, run_id, now)
+                    .await?;
+                self.inner
+                    .store
+                    .set_run_status(run.account_id, run_id, RunStatus::Cancelled, now)
+                    .await?;
             }
             None => {}
         }
@@ -328,10 +370,18 @@ impl Echo {
     }
 
     /// The runs of an experiment, newest first.
-    pub async fn list_runs(&self, principal: &Principal, experiment_id: ExperimentId, page: &PageRequest) -> Result<Page<Run>> {
+    pub async fn list_runs(
+        &self,
+        principal: &Principal,
+        experiment_id: ExperimentId,
+        page: &PageRequest,
+    ) -> Result<Page<Run>> {
         principal.require(Scope::ExperimentsRead)?;
         page.effective_limit()?;
-        self.inner.store.list_runs(principal.account_id(), experiment_id, page).await
+        self.inner
+            .store
+            .list_runs(principal.account_id(), experiment_id, page)
+            .await
     }
 
     /// The report of a run, from stored mentions (works during and after execution).

@@ -39,7 +39,10 @@ pub(crate) async fn execute_run(
     let started = Instant::now();
 
     let initial = ctx.store.sample_counts(account, run.id).await?;
-    let changed = ctx.store.set_run_status(account, run.id, RunStatus::Running, ctx.clock.now()).await?;
+    let changed = ctx
+        .store
+        .set_run_status(account, run.id, RunStatus::Running, ctx.clock.now())
+        .await?;
     if !changed {
         // Already terminal (e.g. resuming a finished run): nothing to execute.
         let current = ctx.store.get_run(account, run.id).await?;
@@ -52,11 +55,20 @@ pub(crate) async fn execute_run(
 
     let (outcome_tx, outcome_rx) = mpsc::channel::<SampleOutcome>(ctx.config.persist_batch * 4);
     let (persisted_tx, mut persisted_rx) = watch::channel(0u64);
-    let persister = tokio::spawn(persist_loop(ctx.clone(), outcome_rx, persisted_tx, progress.clone(), initial, started));
+    let persister = tokio::spawn(persist_loop(
+        ctx.clone(),
+        outcome_rx,
+        persisted_tx,
+        progress.clone(),
+        initial,
+        started,
+    ));
 
     let dispatch = dispatch_loop(&ctx, &outcome_tx, &mut persisted_rx, &cancel).await;
     drop(outcome_tx);
-    let persisted = persister.await.map_err(|e| Error::Internal(format!("persister task failed: {e}")))?;
+    let persisted = persister
+        .await
+        .map_err(|e| Error::Internal(format!("persister task failed: {e}")))?;
     // The persister's error is the root cause when both failed.
     persisted?;
     dispatch?;
@@ -184,11 +196,18 @@ async fn dispatch_loop(
 const PERSISTER_STOPPED: &str = "the persister stopped";
 
 async fn send(outcomes: &mpsc::Sender<SampleOutcome>, outcome: SampleOutcome) -> Result<()> {
-    outcomes.send(outcome).await.map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
+    outcomes
+        .send(outcome)
+        .await
+        .map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
 }
 
 async fn wait_persisted(persisted: &mut watch::Receiver<u64>, sent: u64) -> Result<()> {
-    persisted.wait_for(|&n| n >= sent).await.map(|_| ()).map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
+    persisted
+        .wait_for(|&n| n >= sent)
+        .await
+        .map(|_| ())
+        .map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
 }
 
 /// Writes outcomes in batches and publishes progress after each batch.
@@ -280,7 +299,12 @@ mod tests {
 
     #[test]
     fn final_status_rules() {
-        let c = |s, f, x| SampleCounts { succeeded: s, failed: f, cancelled: x, ..Default::default() };
+        let c = |s, f, x| SampleCounts {
+            succeeded: s,
+            failed: f,
+            cancelled: x,
+            ..Default::default()
+        };
         assert_eq!(final_status(false, &c(10, 0, 0)), RunStatus::Completed);
         assert_eq!(final_status(false, &c(7, 3, 0)), RunStatus::Partial);
         assert_eq!(final_status(false, &c(0, 10, 0)), RunStatus::Failed);

@@ -28,7 +28,12 @@ impl RunHandle {
         cancel: CancellationToken,
         task: JoinHandle<Result<Report>>,
     ) -> Self {
-        Self { run_id, progress, cancel, task }
+        Self {
+            run_id,
+            progress,
+            cancel,
+            task,
+        }
     }
 
     /// The run's id.
@@ -57,7 +62,9 @@ impl RunHandle {
 
     /// Waits for the run to finish and returns its report.
     pub async fn wait(self) -> Result<Report> {
-        self.task.await.map_err(|e| Error::Internal(format!("run task failed: {e}")))?
+        self.task
+            .await
+            .map_err(|e| Error::Internal(format!("run task failed: {e}")))?
     }
 
     /// Stops the execution abruptly without finalizing, as a crash would: samples in

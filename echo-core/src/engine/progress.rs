@@ -45,7 +45,11 @@ impl Progress {
 
     pub(crate) fn recompute_rate(&mut self, finished_this_execution: u64) {
         let secs = self.elapsed.as_secs_f64();
-        self.rate_per_sec = if secs > 0.0 { finished_this_execution as f64 / secs } else { 0.0 };
+        self.rate_per_sec = if secs > 0.0 {
+            finished_this_execution as f64 / secs
+        } else {
+            0.0
+        };
         self.eta = if self.rate_per_sec > 0.0 {
             Some(Duration::from_secs_f64(self.remaining() as f64 / self.rate_per_sec))
         } else {

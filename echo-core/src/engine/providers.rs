@@ -8,8 +8,15 @@ use crate::{Error, Result};
 
 /// Provider ids Echo knows about. A target naming one of these that is not registered is
 /// "not configured"; any other id is "unknown". The distinction makes the error useful.
-pub const KNOWN_PROVIDER_IDS: &[&str] =
-    &["openai", "anthropic", "gemini", "perplexity", "openai_compatible", "simulated", "replay"];
+pub const KNOWN_PROVIDER_IDS: &[&str] = &[
+    "openai",
+    "anthropic",
+    "gemini",
+    "perplexity",
+    "openai_compatible",
+    "simulated",
+    "replay",
+];
 
 /// Registered providers, keyed by [`Provider::id`](crate::provider::Provider::id).
 #[derive(Debug, Clone, Default)]
@@ -25,7 +32,9 @@ impl ProviderRegistry {
             return Err(Error::Config("a provider has a blank id".into()));
         }
         if self.providers.contains_key(&id) {
-            return Err(Error::Config(format!("two providers are registered with the id {id:?}")));
+            return Err(Error::Config(format!(
+                "two providers are registered with the id {id:?}"
+            )));
         }
         self.providers.insert(id, provider);
         Ok(())
@@ -51,7 +60,11 @@ impl ProviderRegistry {
             if self.providers.contains_key(&t.provider) {
                 continue;
             }
-            let configured = if self.providers.is_empty() { "none".to_string() } else { self.ids().join(", ") };
+            let configured = if self.providers.is_empty() {
+                "none".to_string()
+            } else {
+                self.ids().join(", ")
+            };
             let message = if KNOWN_PROVIDER_IDS.contains(&t.provider.as_str()) {
                 format!(
                     "provider {:?} is not configured in this Echo instance (configured: {configured}); \
@@ -85,6 +98,8 @@ impl ProviderRegistry {
 
     /// Whether every provider serving `targets` replays recorded answers.
     pub fn all_replay(&self, targets: &[Target]) -> bool {
-        targets.iter().all(|t| self.providers.get(&t.provider).is_some_and(|p| p.is_replay()))
+        targets
+            .iter()
+            .all(|t| self.providers.get(&t.provider).is_some_and(|p| p.is_replay()))
     }
 }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::Result;
 use crate::analysis::{BrandCatalog, Extractor, build_report};
 use crate::model::{Report, Run};
 use crate::store::Store;
-use crate::Result;
 
 /// The report of `run` from its stored samples and mentions.
 pub(crate) async fn build(store: &dyn Store, run: &Run, catalog: &BrandCatalog, now: DateTime<Utc>) -> Result<Report> {
@@ -31,7 +31,9 @@ pub(crate) async fn reanalyze(
             Some(answer) => record.mentions = extractor.extract(answer),
             None => {
                 let catalog = extractor.catalog();
-                record.mentions.retain(|m| catalog.brands().iter().any(|b| b.name == m.brand));
+                record
+                    .mentions
+                    .retain(|m| catalog.brands().iter().any(|b| b.name == m.brand));
                 for (i, m) in record.mentions.iter_mut().enumerate() {
                     m.rank = i as u32 + 1;
                 }

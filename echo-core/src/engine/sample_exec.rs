@@ -19,10 +19,20 @@ pub(crate) const CANCELLED_CLASS: &str = "cancelled";
 pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cancel: CancellationToken) -> SampleOutcome {
     let fence = Fence::from(&task);
     let Some(provider) = ctx.providers.get(&task.target.provider).cloned() else {
-        return failed(&ctx, fence, "config", format!("provider {:?} is not configured", task.target.provider));
+        return failed(
+            &ctx,
+            fence,
+            "config",
+            format!("provider {:?} is not configured", task.target.provider),
+        );
     };
     let Some(prompt) = ctx.run.spec.prompts.get(task.prompt_index as usize) else {
-        return failed(&ctx, fence, "internal", format!("prompt index {} out of range", task.prompt_index));
+        return failed(
+            &ctx,
+            fence,
+            "internal",
+            format!("prompt index {} out of range", task.prompt_index),
+        );
     };
 
     let mut messages = Vec::with_capacity(2);
@@ -36,7 +46,12 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
         temperature: ctx.run.spec.temperature,
         max_output_tokens: ctx.run.spec.max_output_tokens,
         web_search: ctx.run.spec.web_search,
-        seed: Some(sample_seed(ctx.run.seed, &task.target, task.prompt_index, task.repeat_index)),
+        seed: Some(sample_seed(
+            ctx.run.seed,
+            &task.target,
+            task.prompt_index,
+            task.repeat_index,
+        )),
     };
 
     let started = Instant::now();
@@ -69,7 +84,10 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
             })
         }
         Err(error) if error.is_transient() && task.attempt < ctx.config.max_attempts => {
-            tracing::debug!(error_class = error.class(), "transient provider failure; sample goes back to the queue");
+            tracing::debug!(
+                error_class = error.class(),
+                "transient provider failure; sample goes back to the queue"
+            );
             let wait = ctx.config.backoff(task.attempt, error.retry_after());
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -85,9 +103,19 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
 }
 
 fn failed(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
-    SampleOutcome::Failed { fence, error_class: class.to_string(), error_message: message, at: ctx.clock.now() }
+    SampleOutcome::Failed {
+        fence,
+        error_class: class.to_string(),
+        error_message: message,
+        at: ctx.clock.now(),
+    }
 }
 
 fn retry(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
-    SampleOutcome::Retry { fence, error_class: class.to_string(), error_message: message, at: ctx.clock.now() }
+    SampleOutcome::Retry {
+        fence,
+        error_class: class.to_string(),
+        error_message: message,
+        at: ctx.clock.now(),
+    }
 }

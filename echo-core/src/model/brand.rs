@@ -61,7 +61,10 @@ impl BrandSpec {
 
     /// The user's own brand.
     pub fn target(name: impl Into<String>) -> Self {
-        Self { role: BrandRole::Target, ..Self::new(name) }
+        Self {
+            role: BrandRole::Target,
+            ..Self::new(name)
+        }
     }
 
     /// Adds aliases.

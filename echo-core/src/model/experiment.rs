@@ -24,14 +24,20 @@ pub struct Target {
 
 impl Target {
     pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
-        Self { provider: provider.into(), model: model.into() }
+        Self {
+            provider: provider.into(),
+            model: model.into(),
+        }
     }
 
     /// Parses `provider/model` (the model part may itself contain `/`).
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s.split_once('/') {
             Some((p, m)) if !p.trim().is_empty() && !m.trim().is_empty() => Ok(Self::new(p.trim(), m.trim())),
-            _ => Err(crate::Error::invalid("target", format!("{s:?} is not of the form provider/model"))),
+            _ => Err(crate::Error::invalid(
+                "target",
+                format!("{s:?} is not of the form provider/model"),
+            )),
         }
     }
 }
@@ -98,7 +104,10 @@ impl ExperimentSpec {
             }
         }
         if self.brands.is_empty() {
-            return Err(Error::invalid("spec.brands", "at least one brand (your own, with role target) is required"));
+            return Err(Error::invalid(
+                "spec.brands",
+                "at least one brand (your own, with role target) is required",
+            ));
         }
         if !self.brands.iter().any(|b| b.role == super::BrandRole::Target) {
             return Err(Error::invalid(
@@ -107,21 +116,33 @@ impl ExperimentSpec {
             ));
         }
         if self.targets.is_empty() {
-            return Err(Error::invalid("spec.targets", "at least one provider/model target is required"));
+            return Err(Error::invalid(
+                "spec.targets",
+                "at least one provider/model target is required",
+            ));
         }
         for (i, t) in self.targets.iter().enumerate() {
             if t.provider.trim().is_empty() {
-                return Err(Error::invalid(format!("spec.targets[{i}].provider"), "must not be blank"));
+                return Err(Error::invalid(
+                    format!("spec.targets[{i}].provider"),
+                    "must not be blank",
+                ));
             }
             if t.model.trim().is_empty() {
                 return Err(Error::invalid(format!("spec.targets[{i}].model"), "must not be blank"));
             }
             if self.targets[..i].contains(t) {
-                return Err(Error::invalid(format!("spec.targets[{i}]"), format!("{t} is listed twice")));
+                return Err(Error::invalid(
+                    format!("spec.targets[{i}]"),
+                    format!("{t} is listed twice"),
+                ));
             }
         }
         if self.repeats == 0 {
-            return Err(Error::invalid("spec.repeats", "must be at least 1 (0 samples would be planned)"));
+            return Err(Error::invalid(
+                "spec.repeats",
+                "must be at least 1 (0 samples would be planned)",
+            ));
         }
         let n = self.planned_samples();
         if n > MAX_SAMPLES_PER_RUN {
@@ -178,9 +199,10 @@ impl PageRequest {
         match self.limit {
             None => Ok(Self::DEFAULT_LIMIT),
             Some(0) => Err(crate::Error::invalid("page.limit", "must be at least 1")),
-            Some(n) if n > Self::MAX_LIMIT => {
-                Err(crate::Error::invalid("page.limit", format!("must be at most {}", Self::MAX_LIMIT)))
-            }
+            Some(n) if n > Self::MAX_LIMIT => Err(crate::Error::invalid(
+                "page.limit",
+                format!("must be at most {}", Self::MAX_LIMIT),
+            )),
             Some(n) => Ok(n),
         }
     }

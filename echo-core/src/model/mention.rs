@@ -37,7 +37,12 @@ impl Citation {
     pub fn from_url(url: impl Into<String>, title: Option<String>) -> Self {
         let url = url.into();
         let domain = domain_of(&url);
-        Self { url, domain, title, cited_text: None }
+        Self {
+            url,
+            domain,
+            title,
+            cited_text: None,
+        }
     }
 }
 

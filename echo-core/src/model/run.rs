@@ -43,13 +43,20 @@ impl RunStatus {
             "partial" => RunStatus::Partial,
             "failed" => RunStatus::Failed,
             "cancelled" => RunStatus::Cancelled,
-            other => return Err(crate::Error::Internal(format!("unknown run status {other:?} in database"))),
+            other => {
+                return Err(crate::Error::Internal(format!(
+                    "unknown run status {other:?} in database"
+                )));
+            }
         })
     }
 
     /// Whether no more samples will execute.
     pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Completed | RunStatus::Partial | RunStatus::Failed | RunStatus::Cancelled)
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Partial | RunStatus::Failed | RunStatus::Cancelled
+        )
     }
 }
 
@@ -120,7 +127,11 @@ impl SampleStatus {
             "succeeded" => SampleStatus::Succeeded,
             "failed" => SampleStatus::Failed,
             "cancelled" => SampleStatus::Cancelled,
-            other => return Err(crate::Error::Internal(format!("unknown sample status {other:?} in database"))),
+            other => {
+                return Err(crate::Error::Internal(format!(
+                    "unknown sample status {other:?} in database"
+                )));
+            }
         })
     }
 }

@@ -10,7 +10,10 @@ use std::time::Duration;
 pub enum LlmError {
     /// HTTP 429 (or equivalent) that may be retried, after `retry_after` when given.
     #[error("rate limited{}: {message}", fmt_after(.retry_after))]
-    RateLimited { retry_after: Option<Duration>, message: String },
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     /// The provider is overloaded (Anthropic 529).
     #[error("provider overloaded: {0}")]
     Overloaded(String),

@@ -17,9 +17,7 @@ use std::sync::Arc;
 pub use error::LlmError;
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
-pub use types::{
-    ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage,
-};
+pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};
 
 /// A language-model API.
 ///

@@ -26,10 +26,16 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Self { role: Role::System, content: content.into() }
+        Self {
+            role: Role::System,
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Self { role: Role::User, content: content.into() }
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
     }
 }
 
@@ -63,7 +69,12 @@ impl ChatRequest {
 
     /// The text of the last user message (the buyer question).
     pub fn prompt(&self) -> &str {
-        self.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.as_str()).unwrap_or("")
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -161,6 +172,9 @@ pub struct ProviderLimits {
 
 impl Default for ProviderLimits {
     fn default() -> Self {
-        Self { max_concurrency: 16, requests_per_minute: None }
+        Self {
+            max_concurrency: 16,
+            requests_per_minute: None,
+        }
     }
 }

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 
 use crate::Result;
 use crate::model::{
-    Account, AccountId, Citation, Experiment, ExperimentId, ExperimentSpec, Mention, Page, PageRequest, Run,
-    RunId, RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
+    Account, AccountId, Citation, Experiment, ExperimentId, ExperimentSpec, Mention, Page, PageRequest, Run, RunId,
+    RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
 pub use sqlite::{SqliteConfig, SqliteStore};
@@ -48,7 +48,11 @@ pub struct Fence {
 
 impl From<&SampleTask> for Fence {
     fn from(t: &SampleTask) -> Self {
-        Fence { sample_id: t.id, owner: t.lease_owner.clone(), attempt: t.attempt }
+        Fence {
+            sample_id: t.id,
+            owner: t.lease_owner.clone(),
+            attempt: t.attempt,
+        }
     }
 }
 
@@ -76,10 +80,20 @@ pub enum SampleOutcome {
     /// Answered: store the answer, mentions and citations; status `succeeded`.
     Succeeded(AnsweredSample),
     /// Failed for good: status `failed` with the error.
-    Failed { fence: Fence, error_class: String, error_message: String, at: DateTime<Utc> },
+    Failed {
+        fence: Fence,
+        error_class: String,
+        error_message: String,
+        at: DateTime<Utc>,
+    },
     /// Failed transiently: back to `pending` (lease cleared, attempt kept) with the error
     /// recorded, to be claimed again.
-    Retry { fence: Fence, error_class: String, error_message: String, at: DateTime<Utc> },
+    Retry {
+        fence: Fence,
+        error_class: String,
+        error_message: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl SampleOutcome {
@@ -150,7 +164,13 @@ pub trait RunStore: Send + Sync {
     /// Sets the status. `started_at` is set on the first move to `running`; `finished_at`
     /// when the status becomes terminal. A terminal status is never overwritten (returns
     /// `Ok(false)`); returns `Ok(true)` when the status changed.
-    async fn set_run_status(&self, account: AccountId, id: RunId, status: RunStatus, now: DateTime<Utc>) -> Result<bool>;
+    async fn set_run_status(
+        &self,
+        account: AccountId,
+        id: RunId,
+        status: RunStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Claims up to `limit` samples that are pending, or leased with an expired lease,
     /// oldest first; sets owner, expiry and `attempt + 1`. Atomic against concurrent
     /// claimers: a sample is never handed to two owners at once.

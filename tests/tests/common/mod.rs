@@ -19,7 +19,11 @@ pub const TRUTH: [(&str, f64); 4] = [("Acme", 0.6), ("Globex", 0.4), ("Initech",
 /// A simulated provider over the test market.
 pub fn simulated(seed: u64, latency: Duration, failures: FailureRates) -> Simulated {
     let mut config = SimulatedConfig::new("simulated", seed)
-        .latency(if latency.is_zero() { LatencyModel::zero() } else { LatencyModel::new(latency, 0.0) })
+        .latency(if latency.is_zero() {
+            LatencyModel::zero()
+        } else {
+            LatencyModel::new(latency, 0.0)
+        })
         .failures(failures)
         .max_concurrency(32);
     for (name, p) in TRUTH {
@@ -42,7 +46,10 @@ pub fn brands() -> Vec<BrandSpec> {
 pub fn spec(repeats: u32) -> ExperimentSpec {
     ExperimentSpec {
         name: "test market".into(),
-        prompts: vec!["best widget vendor?".into(), "which widget vendor for a small team?".into()],
+        prompts: vec![
+            "best widget vendor?".into(),
+            "which widget vendor for a small team?".into(),
+        ],
         brands: brands(),
         targets: vec![Target::new("simulated", "model-a"), Target::new("simulated", "model-b")],
         repeats,
@@ -63,7 +70,13 @@ pub struct Counting<P> {
 impl<P> Counting<P> {
     pub fn new(inner: P) -> (Self, Arc<AtomicU64>) {
         let calls = Arc::new(AtomicU64::new(0));
-        (Self { inner, calls: calls.clone() }, calls)
+        (
+            Self {
+                inner,
+                calls: calls.clone(),
+            },
+            calls,
+        )
     }
 }
 
@@ -83,6 +96,12 @@ impl<P: Provider> Provider for Counting<P> {
 
 /// A new account and a host principal for it.
 pub async fn account(echo: &Echo, name: &str) -> Principal {
-    let account = echo.create_account(NewAccount { name: name.into(), ..Default::default() }).await.unwrap();
+    let account = echo
+        .create_account(NewAccount {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     Principal::host(account.id)
 }
