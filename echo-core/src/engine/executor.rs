@@ -2,8 +2,8 @@
 //! persist outcomes in group-committed batches, finalize.
 //!
 //! Three cooperating parts:
-//! - the **dispatcher** (this function's loop) claims leased batches sized to the free
-//!   concurrency and spawns one task per sample;
+//! - the **dispatcher** ([`super::dispatcher`]) keeps a small buffer of claimed samples
+//!   ahead of the free concurrency and spawns one task per sample;
 //! - **sample tasks** call the provider and extract mentions ([`execute_sample`]);
 //! - the **persister** writes finished samples in batches (one transaction per batch,
 //!   each sample with its mentions), so provider calls never wait on the disk.
@@ -16,15 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use super::Progress;
 use super::run_context::RunContext;
-use super::sample_exec::execute_sample;
 use crate::model::{Report, RunStatus, SampleCounts};
-use crate::store::{ClaimRequest, SampleOutcome, Store};
+use crate::store::{SampleOutcome, Store};
 use crate::{Error, Result};
 
 /// Runs `ctx.run` until no sample is left (or cancellation), then finalizes it and returns
@@ -64,7 +61,7 @@ pub(crate) async fn execute_run(
         started,
     ));
 
-    let dispatch = dispatch_loop(&ctx, &outcome_tx, &mut persisted_rx, &cancel).await;
+    let dispatch = super::dispatcher::dispatch(&ctx, &outcome_tx, &mut persisted_rx, &cancel).await;
     drop(outcome_tx);
     let persisted = persister
         .await
@@ -103,106 +100,18 @@ fn final_status(cancelled: bool, counts: &SampleCounts) -> RunStatus {
     }
 }
 
-/// Claims and spawns until the queue of this run is empty (or cancellation).
-async fn dispatch_loop(
-    ctx: &Arc<RunContext>,
-    outcomes: &mpsc::Sender<SampleOutcome>,
-    persisted: &mut watch::Receiver<u64>,
-    cancel: &CancellationToken,
-) -> Result<()> {
-    let run = &ctx.run;
-    let mut tasks: JoinSet<SampleOutcome> = JoinSet::new();
-    let mut sent: u64 = 0;
-    // Claiming one sample at a time would cost a write transaction per sample; wait until
-    // a quarter of the slots are free before claiming again.
-    let refill_at = (ctx.concurrency / 4).clamp(1, ctx.config.claim_batch as usize);
-
-    let forward = |outcome: std::result::Result<SampleOutcome, tokio::task::JoinError>| {
-        outcome.map_err(|e| Error::Internal(format!("sample task panicked: {e}")))
-    };
-
-    loop {
-        while let Some(done) = tasks.try_join_next() {
-            send(outcomes, forward(done)?).await?;
-            sent += 1;
-        }
-        if cancel.is_cancelled() {
-            break;
-        }
-        let free = ctx.concurrency - tasks.len();
-        if free < refill_at && !tasks.is_empty() {
-            tokio::select! {
-                Some(done) = tasks.join_next() => { send(outcomes, forward(done)?).await?; sent += 1; }
-                _ = cancel.cancelled() => {}
-            }
-            continue;
-        }
-
-        let limit = u32::try_from(free).unwrap_or(u32::MAX).min(ctx.config.claim_batch);
-        let claimed = ctx
-            .store
-            .claim_samples(&ClaimRequest {
-                run_id: Some(run.id),
-                owner: &ctx.owner,
-                limit,
-                now: ctx.clock.now(),
-                lease: ctx.config.lease,
-                max_attempts: ctx.config.max_attempts,
-            })
-            .await?;
-
-        if claimed.is_empty() {
-            if !tasks.is_empty() {
-                tokio::select! {
-                    Some(done) = tasks.join_next() => { send(outcomes, forward(done)?).await?; sent += 1; }
-                    _ = cancel.cancelled() => {}
-                }
-                continue;
-            }
-            // Nothing in flight here: once our outcomes are on disk, the counts tell
-            // whether the run is done or others (or expired leases) still hold samples.
-            wait_persisted(persisted, sent).await?;
-            let counts = ctx.store.sample_counts(run.account_id, run.id).await?;
-            if counts.pending == 0 && counts.leased == 0 {
-                break;
-            }
-            if counts.pending == 0 {
-                tokio::select! {
-                    _ = tokio::time::sleep(ctx.config.idle_poll) => {}
-                    _ = cancel.cancelled() => {}
-                }
-            }
-            continue;
-        }
-
-        for task in claimed {
-            let span = tracing::debug_span!("sample", sample_id = %task.id, run_id = %task.run_id,
-                target = %task.target, attempt = task.attempt);
-            tasks.spawn(execute_sample(ctx.clone(), task, cancel.clone()).instrument(span));
-        }
-    }
-
-    // Cancellation: in-flight tasks return promptly (their calls are abandoned and the
-    // samples go back to pending, to be marked cancelled).
-    while let Some(done) = tasks.join_next().await {
-        send(outcomes, forward(done)?).await?;
-        sent += 1;
-    }
-    wait_persisted(persisted, sent).await
-}
-
 /// A closed channel means the persister stopped on an error; the caller then reports
 /// the persister's own error.
 const PERSISTER_STOPPED: &str = "the persister stopped";
 
-async fn send(outcomes: &mpsc::Sender<SampleOutcome>, outcome: SampleOutcome) -> Result<()> {
+pub(super) async fn send(outcomes: &mpsc::Sender<SampleOutcome>, outcome: SampleOutcome) -> Result<()> {
     outcomes
         .send(outcome)
         .await
         .map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
 }
 
-async fn wait_persisted(persisted: &mut watch::Receiver<u64>, sent: u64) -> Result<()> {
+pub(super) async fn wait_persisted(persisted: &mut watch::Receiver<u64>, sent: u64) -> Result<()> {
     persisted
         .wait_for(|&n| n >= sent)
         .await

@@ -9,6 +9,7 @@
 
 mod builder;
 mod config;
+mod dispatcher;
 mod echo;
 mod executor;
 mod handle;
