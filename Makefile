@@ -43,14 +43,22 @@ endif
 
 section = @printf '\n==== %s ====\n' '$(1)'
 
-.PHONY: test test-rust test-python test-node python-develop node-build
+.PHONY: test test-rust test-examples test-python test-node python-develop node-build
 
-test: test-rust test-python test-node
+test: test-rust test-examples test-python test-node
 	$(call section,all tests passed)
 
 test-rust:
 	$(call section,Rust: cargo test --workspace)
 	$(CARGO) test --workspace
+
+# Examples are part of the documentation: each must run to completion. They run in a
+# scratch directory so the database files they create do not land in the checkout.
+test-examples:
+	$(call section,Examples: cargo run --example quickstart)
+	scratch=$$(mktemp -d) && manifest=$$(pwd)/Cargo.toml && \
+		(cd "$$scratch" && $(CARGO) run --quiet --manifest-path "$$manifest" --example quickstart) && \
+		test -s "$$scratch/echo-quickstart.db" && rm -rf "$$scratch"
 
 # --- Python (echo-py) ------------------------------------------------------------------
 
