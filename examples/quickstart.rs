@@ -8,7 +8,7 @@
 //! so this needs no API key and no network. Swap the `Replay` providers for real ones
 //! (a later release) to measure live models.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use echo_core::auth::Principal;
 use echo_core::engine::{Echo, RunOptions};
@@ -95,7 +95,7 @@ async fn main() -> echo_core::Result<()> {
     Ok(())
 }
 
-fn print_report(report: &Report, db_path: &PathBuf) {
+fn print_report(report: &Report, db_path: &Path) {
     println!();
     println!("Echo quickstart — {} (run {})", report.experiment_name, report.run_id);
     println!("NOTE: answers were REPLAYED from a recorded corpus ({CORPUS}); no model was called.");

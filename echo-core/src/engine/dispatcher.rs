@@ -118,7 +118,8 @@ impl Dispatcher<'_> {
             let Some(task) = self.ready.pop_front() else { break };
             let span = tracing::debug_span!("sample", sample_id = %task.id, run_id = %task.run_id,
                 target = %task.target, attempt = task.attempt);
-            self.running.spawn(execute_sample(self.ctx.clone(), task, cancel.clone()).instrument(span));
+            self.running
+                .spawn(execute_sample(self.ctx.clone(), task, cancel.clone()).instrument(span));
         }
     }
 
