@@ -14,9 +14,12 @@ pub enum LlmError {
         retry_after: Option<Duration>,
         message: String,
     },
-    /// The provider is overloaded (Anthropic 529).
-    #[error("provider overloaded: {0}")]
-    Overloaded(String),
+    /// The provider is overloaded (Anthropic 529); retried, after `retry_after` when given.
+    #[error("provider overloaded{}: {message}", fmt_after(.retry_after))]
+    Overloaded {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     /// Out of credit or over a spend limit: a 429 that must not be retried.
     #[error("quota exhausted at the provider (check billing): {0}")]
     QuotaExhausted(String),
@@ -32,9 +35,18 @@ pub enum LlmError {
     /// The provider refused to answer for safety reasons.
     #[error("content filtered: {0}")]
     ContentFiltered(String),
-    /// 5xx from the provider.
-    #[error("server error{}: {message}", .status.map(|s| format!(" {s}")).unwrap_or_default())]
-    Server { status: Option<u16>, message: String },
+    /// 5xx from the provider (or another status the server marked retryable with
+    /// `x-should-retry: true`); retried, after `retry_after` when given.
+    #[error("server error{}{}: {message}", .status.map(|s| format!(" {s}")).unwrap_or_default(), fmt_after(.retry_after))]
+    Server {
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// An error status the server said must not be retried (`x-should-retry: false`) and
+    /// that fits no other class.
+    #[error("request rejected with HTTP {status} (the provider asked not to retry): {message}")]
+    Rejected { status: u16, message: String },
     /// The call took longer than its deadline.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
@@ -55,13 +67,14 @@ impl LlmError {
     pub fn class(&self) -> &'static str {
         match self {
             LlmError::RateLimited { .. } => "rate_limited",
-            LlmError::Overloaded(_) => "overloaded",
+            LlmError::Overloaded { .. } => "overloaded",
             LlmError::QuotaExhausted(_) => "quota_exhausted",
             LlmError::Auth(_) => "auth",
             LlmError::InvalidRequest(_) => "invalid_request",
             LlmError::ContextLength(_) => "context_length",
             LlmError::ContentFiltered(_) => "content_filtered",
             LlmError::Server { .. } => "server",
+            LlmError::Rejected { .. } => "rejected",
             LlmError::Timeout(_) => "timeout",
             LlmError::Transport(_) => "transport",
             LlmError::Decode { .. } => "decode",
@@ -73,7 +86,7 @@ impl LlmError {
         matches!(
             self,
             LlmError::RateLimited { .. }
-                | LlmError::Overloaded(_)
+                | LlmError::Overloaded { .. }
                 | LlmError::Server { .. }
                 | LlmError::Timeout(_)
                 | LlmError::Transport(_)
@@ -83,7 +96,9 @@ impl LlmError {
     /// The wait the provider asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            LlmError::RateLimited { retry_after, .. } => *retry_after,
+            LlmError::RateLimited { retry_after, .. }
+            | LlmError::Overloaded { retry_after, .. }
+            | LlmError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
     }

@@ -8,6 +8,7 @@
 //! questions, with known ground truth) and [`Replay`] (recorded answers from JSONL).
 
 mod error;
+pub mod http;
 mod replay;
 mod simulated;
 mod types;

@@ -250,6 +250,7 @@ impl Provider for Simulated {
             let status = [500u16, 502, 503][rng.random_range(0..3)];
             return Err(LlmError::Server {
                 status: Some(status),
+                retry_after: None,
                 message: format!("simulated server error (request sim-{request_id:016x})"),
             });
         }
