@@ -136,6 +136,7 @@ fn success(task: &echo_core::model::SampleTask) -> SampleOutcome {
         input_tokens: Some(12),
         output_tokens: Some(40),
         latency_ms: 0,
+        cost_usd: None,
         mentions: vec![
             mention("Acme", 28, 1),
             mention("Globex", 48, 2),

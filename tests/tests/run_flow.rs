@@ -314,3 +314,50 @@ async fn reanalysis_recomputes_from_stored_answers_without_calling_providers() {
     // Nothing was written: the stored report still has two brands.
     assert_eq!(echo.report(&me, report.run_id).await.unwrap().overall.brands.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costs_are_recorded_per_sample_summed_in_reports_and_estimated_before_runs() {
+    use echo_core::model::Target;
+    use echo_core::provider::{ModelPrice, PricingTable};
+    let mut pricing = PricingTable::empty();
+    pricing.set("simulated", "model-a", ModelPrice::new(1.0, 2.0));
+    let echo = Echo::builder()
+        .provider(simulated(8, Duration::ZERO, FailureRates::default()))
+        .pricing(pricing)
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(10)).await.unwrap();
+
+    let estimate = echo.estimate(&me, exp.id).await.unwrap();
+    assert_eq!(estimate.planned_samples, 40);
+    assert!(estimate.targets[0].cost_usd.unwrap() > 0.0);
+    assert_eq!(estimate.targets[1].cost_usd, None, "model-b has no price");
+    assert_eq!(estimate.total_cost_usd, None);
+
+    let report = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
+    let mut expected = 0.0;
+    for r in &records {
+        let s = &r.sample;
+        if s.target == Target::new("simulated", "model-a") {
+            let by_hand = (s.input_tokens.unwrap() as f64 * 1.0 + s.output_tokens.unwrap() as f64 * 2.0) / 1e6;
+            let cost = s.cost_usd.expect("priced model");
+            assert!((cost - by_hand).abs() < 1e-9, "{cost} vs {by_hand}");
+            expected += cost;
+        } else {
+            assert_eq!(s.cost_usd, None);
+        }
+    }
+    let a = report.target(&Target::new("simulated", "model-a")).unwrap();
+    assert!((a.cost.total_usd - expected).abs() < 1e-9);
+    assert_eq!((a.cost.priced_samples, a.cost.unpriced_samples), (20, 0));
+    assert_eq!(report.overall.cost.unpriced_samples, 20);
+}

@@ -134,7 +134,7 @@ CREATE TABLE samples (
     input_tokens     INTEGER,
     output_tokens    INTEGER,
     -- Cost in millionths of a US dollar, when the pricing table knows the model.
-    cost_micros      INTEGER,
+    cost_nano_usd    INTEGER,
     latency_ms       INTEGER,
     -- The last failed attempt's error (kept after a later success, for diagnosis).
     error_class      TEXT,

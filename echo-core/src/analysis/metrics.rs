@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    BrandMetrics, DomainShare, Mention, Report, ReportGroup, Run, SampleCounts, SampleRecord, SampleStatus, Target,
-    domain_of,
+    BrandMetrics, CostSummary, DomainShare, Mention, Report, ReportGroup, Run, SampleCounts, SampleRecord,
+    SampleStatus, Target, domain_of,
 };
+use crate::store::{nanos_to_usd, usd_to_nanos};
 
 use super::BrandCatalog;
 use super::stats::proportion;
@@ -116,6 +117,9 @@ struct Tally {
     occurrences: u64,
     brands: Vec<BrandTally>,
     citations: HashMap<String, DomainTally>,
+    /// Cost of the answered samples that carry one, in nano-USD (integers add exactly).
+    cost_nanos: i64,
+    priced: u64,
 }
 
 impl Tally {
@@ -127,6 +131,8 @@ impl Tally {
             occurrences: 0,
             brands: vec![BrandTally::default(); brands],
             citations: HashMap::new(),
+            cost_nanos: 0,
+            priced: 0,
         }
     }
 
@@ -138,6 +144,10 @@ impl Tally {
                 return;
             }
             SampleStatus::Pending | SampleStatus::Leased | SampleStatus::Cancelled => return,
+        }
+        if let Some(cost) = record.sample.cost_usd {
+            self.cost_nanos += usd_to_nanos(cost);
+            self.priced += 1;
         }
         self.add_mentions(&record.mentions, catalog);
         self.add_citations(record);
@@ -200,6 +210,8 @@ impl Tally {
         self.failed += other.failed;
         self.answers_naming_any += other.answers_naming_any;
         self.occurrences += other.occurrences;
+        self.cost_nanos += other.cost_nanos;
+        self.priced += other.priced;
         for (a, b) in self.brands.iter_mut().zip(&other.brands) {
             a.answers += b.answers;
             a.occurrences += b.occurrences;
@@ -253,6 +265,11 @@ impl Tally {
             failed: self.failed,
             brands,
             citations,
+            cost: CostSummary {
+                total_usd: nanos_to_usd(self.cost_nanos),
+                priced_samples: self.priced,
+                unpriced_samples: self.answered - self.priced,
+            },
         }
     }
 }

@@ -13,6 +13,8 @@
 //! | r6     | T2, p1 | pending   |                                                |                         |
 //!
 //! "Unknown" is not in the catalog: it is ignored and r5's ranks become Gamma 1, Acme 2, Beta 3.
+//!
+//! Costs: answered samples of prompt p0 (r1, r2, r5) cost $0.001 each; r4 has no price.
 
 use chrono::{TimeZone, Utc};
 
@@ -71,6 +73,7 @@ fn record(
             input_tokens: None,
             output_tokens: None,
             latency_ms: None,
+            cost_usd: (status == SampleStatus::Succeeded && prompt_index == 0).then_some(0.001),
             error_class: None,
             error_message: None,
             completed_at: None,
@@ -378,4 +381,21 @@ fn overall_pools_everything() {
     assert_eq!(cites, vec![("x.org", 3, 2), ("acme.com", 2, 2), ("b.net", 1, 1)]);
     assert!(approx(o.citations[0].share, 0.5));
     assert!(approx(o.citations[1].share, 2.0 / 6.0));
+}
+
+#[test]
+fn costs_add_up_and_unpriced_answers_are_counted_apart() {
+    let report = fixture();
+    let t1 = report
+        .by_target
+        .iter()
+        .find(|g| g.target == Some(Target::new("sim", "a")))
+        .unwrap();
+    assert!(approx(t1.cost.total_usd, 0.002));
+    assert_eq!((t1.cost.priced_samples, t1.cost.unpriced_samples), (2, 1));
+    assert!(approx(report.overall.cost.total_usd, 0.003));
+    assert_eq!(
+        (report.overall.cost.priced_samples, report.overall.cost.unpriced_samples),
+        (3, 1)
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Echo, EngineConfig, ProviderRegistry};
 use crate::clock::{Clock, SystemClock};
-use crate::provider::{DynProvider, Provider};
+use crate::provider::{DynProvider, PricingTable, Provider};
 use crate::store::{SqliteConfig, SqliteStore, Store};
 use crate::{Error, Result};
 
@@ -34,6 +34,7 @@ pub struct EchoBuilder {
     providers: Vec<DynProvider>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    pricing: PricingTable,
 }
 
 impl Default for EchoBuilder {
@@ -43,6 +44,7 @@ impl Default for EchoBuilder {
             providers: Vec::new(),
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
+            pricing: PricingTable::default(),
         }
     }
 }
@@ -121,6 +123,13 @@ impl EchoBuilder {
         self
     }
 
+    /// Replaces the pricing table used for sample costs and estimates (default: the
+    /// built-in list prices of [`PricingTable::default`]).
+    pub fn pricing(mut self, pricing: PricingTable) -> Self {
+        self.pricing = pricing;
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -145,6 +154,6 @@ impl EchoBuilder {
             }
             StoreChoice::Custom(store) => store,
         };
-        Ok(Echo::from_parts(store, registry, self.clock, self.config))
+        Ok(Echo::from_parts(store, registry, self.clock, self.config, self.pricing))
     }
 }

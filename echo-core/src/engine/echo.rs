@@ -17,6 +17,7 @@ use crate::model::{
     Account, AccountId, BrandSpec, Experiment, ExperimentId, ExperimentSpec, NewAccount, Page, PageRequest, Report,
     Run, RunId, RunStatus, SampleId,
 };
+use crate::provider::PricingTable;
 use crate::store::{NewSample, Store};
 use crate::{Error, Result};
 
@@ -45,6 +46,7 @@ struct Inner {
     config: EngineConfig,
     /// Lease owner id of this engine instance.
     owner: String,
+    pricing: Arc<PricingTable>,
     /// Runs executing in this process, so `cancel_run` reaches them without a handle.
     active: Mutex<HashMap<RunId, CancellationToken>>,
 }
@@ -70,6 +72,7 @@ impl Echo {
         providers: ProviderRegistry,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
+        pricing: PricingTable,
     ) -> Self {
         let owner = format!(
             "echo-{}-{}",
@@ -83,6 +86,7 @@ impl Echo {
                 clock,
                 config,
                 owner,
+                pricing: Arc::new(pricing),
                 active: Mutex::new(HashMap::new()),
             }),
         }
@@ -205,6 +209,23 @@ impl Echo {
         Ok(catalog)
     }
 
+    /// The expected cost of one run of an experiment, before anything is spent (see
+    /// [`Estimate`](super::Estimate) for how tokens are estimated).
+    pub async fn estimate(&self, principal: &Principal, experiment_id: ExperimentId) -> Result<super::Estimate> {
+        principal.require(Scope::ExperimentsRead)?;
+        let experiment = self
+            .inner
+            .store
+            .get_experiment(principal.account_id(), experiment_id)
+            .await?;
+        Ok(super::estimate(&experiment.spec, &self.inner.pricing))
+    }
+
+    /// The pricing table in use.
+    pub fn pricing(&self) -> &PricingTable {
+        &self.inner.pricing
+    }
+
     // ---- runs -----------------------------------------------------------------------
 
     /// Plans and enqueues a run (the run and all its pending samples in one transaction)
@@ -310,6 +331,7 @@ impl Echo {
             extractor,
             concurrency,
             owner: self.inner.owner.clone(),
+            pricing: self.inner.pricing.clone(),
         });
         self.inner
             .active

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::analysis::Extractor;
 use crate::clock::Clock;
-use crate::model::Run;
+use crate::model::{Run, Target};
+use crate::provider::{PricingTable, Usage};
 use crate::store::Store;
 
 use super::{EngineConfig, ProviderRegistry};
@@ -22,4 +23,15 @@ pub(crate) struct RunContext {
     pub concurrency: usize,
     /// Lease owner id of this execution.
     pub owner: String,
+    pub pricing: Arc<PricingTable>,
+}
+
+impl RunContext {
+    /// The cost of one answer: priced by the model that served it when the table knows
+    /// it (a dated snapshot may be priced differently), else by the requested model.
+    pub fn cost_of(&self, target: &Target, served_model: Option<&str>, usage: &Usage) -> Option<f64> {
+        served_model
+            .and_then(|served| self.pricing.cost(&target.provider, served, usage))
+            .or_else(|| self.pricing.cost(&target.provider, &target.model, usage))
+    }
 }

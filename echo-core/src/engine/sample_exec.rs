@@ -68,6 +68,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
         Ok(response) => {
             let mentions = ctx.extractor.extract(&response.text);
             let answer_sha256 = hex::encode(Sha256::digest(response.text.as_bytes()));
+            let cost_usd = ctx.cost_of(&task.target, response.served_model.as_deref(), &response.usage);
             SampleOutcome::Succeeded(AnsweredSample {
                 fence,
                 answer_sha256,
@@ -77,6 +78,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
                 input_tokens: response.usage.input_tokens,
                 output_tokens: response.usage.output_tokens,
                 latency_ms,
+                cost_usd,
                 mentions,
                 citations: response.citations,
                 completed_at: ctx.clock.now(),

@@ -83,6 +83,20 @@ pub struct ReportGroup {
     pub brands: Vec<BrandMetrics>,
     /// Cited domains, most cited first.
     pub citations: Vec<DomainShare>,
+    /// What the slice's answers cost.
+    pub cost: CostSummary,
+}
+
+/// The cost of a slice's answered samples, from the pricing table in force when each was
+/// answered. Samples of unpriced models (or whose provider reported no usage) are counted
+/// apart rather than as free.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostSummary {
+    pub total_usd: f64,
+    /// Answered samples with a cost.
+    pub priced_samples: u64,
+    /// Answered samples without one.
+    pub unpriced_samples: u64,
 }
 
 /// The report of a run.

@@ -171,6 +171,8 @@ pub struct Sample {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub latency_ms: Option<u64>,
+    /// Cost of the call in USD from the pricing table in force when it was answered.
+    pub cost_usd: Option<f64>,
     /// Error class (`rate_limited`, `server`, ...) of the last failed attempt.
     pub error_class: Option<String>,
     pub error_message: Option<String>,

@@ -9,6 +9,7 @@
 
 mod error;
 pub mod http;
+mod pricing;
 mod replay;
 mod simulated;
 mod types;
@@ -16,6 +17,7 @@ mod types;
 use std::sync::Arc;
 
 pub use error::LlmError;
+pub use pricing::{ModelPrice, PricingTable};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};

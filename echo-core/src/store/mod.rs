@@ -69,6 +69,9 @@ pub struct AnsweredSample {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub latency_ms: u64,
+    /// Cost of the call in USD from the pricing table; `None` when the model has no price
+    /// or the provider reported no usage.
+    pub cost_usd: Option<f64>,
     pub mentions: Vec<Mention>,
     pub citations: Vec<Citation>,
     pub completed_at: DateTime<Utc>,
@@ -285,4 +288,15 @@ mod cursor_tests {
         assert_eq!(m.timestamp_subsec_nanos(), 123_000_000);
         assert_eq!(truncate_to_millis(m), m);
     }
+}
+
+/// Costs are stored as integer nano-USD: exact sums in SQL, and precise enough for the
+/// cheapest calls (a 10-token call to a $0.05/Mtok model is 500 nano-USD).
+pub fn usd_to_nanos(usd: f64) -> i64 {
+    (usd * 1e9).round() as i64
+}
+
+/// The inverse of [`usd_to_nanos`].
+pub fn nanos_to_usd(nanos: i64) -> f64 {
+    nanos as f64 / 1e9
 }

@@ -150,6 +150,7 @@ pub(super) fn answered(task: &SampleTask, text: &str, completed_at: DateTime<Utc
         input_tokens: Some(42),
         output_tokens: Some(u64::from(u32::MAX) + 1),
         latency_ms: 1234,
+        cost_usd: Some(0.000_435),
         mentions: vec![
             mention("Globex", 20, 2),
             mention("Acme", 3, 1),

@@ -378,8 +378,8 @@ pub async fn load_samples_contents_and_order(store: &dyn Store) {
     assert_eq!(s.request_id, expected.request_id);
     assert_eq!(s.finish_reason, expected.finish_reason);
     assert_eq!(
-        (s.input_tokens, s.output_tokens, s.latency_ms),
-        (Some(42), Some(u64::from(u32::MAX) + 1), Some(1234))
+        (s.input_tokens, s.output_tokens, s.latency_ms, s.cost_usd),
+        (Some(42), Some(u64::from(u32::MAX) + 1), Some(1234), Some(0.000_435))
     );
     assert_eq!(
         (s.error_class.as_ref(), s.completed_at, s.anonymized_at),

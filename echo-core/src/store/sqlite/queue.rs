@@ -20,6 +20,7 @@ use super::sql::{
     MENTION_INSERT_COLUMNS, MENTION_INSERT_WIDTH, in_list, multi_row, pow2_chunks,
 };
 use crate::model::{AccountId, Citation, Mention, RunId, SampleTask};
+use crate::store::usd_to_nanos;
 use crate::store::{ClaimRequest, SampleOutcome};
 use crate::{Error, Result};
 
@@ -118,6 +119,7 @@ pub(super) async fn complete(pool: &SqlitePool, outcomes: &[SampleOutcome]) -> R
                 .bind(fence.sample_id.0)
                 .bind(&fence.owner)
                 .bind(fence.attempt)
+                .bind(a.cost_usd.map(usd_to_nanos))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::convert::{from_json, from_ms, from_opt_ms, i64_to_u32, i64_to_u64, seed_from_i64};
 use crate::Result;
 use crate::model::{Account, Citation, Experiment, Mention, Run, RunStatus, Sample, SampleStatus, SampleTask, Target};
+use crate::store::nanos_to_usd;
 
 fn opt_u64(row: &SqliteRow, column: &str) -> Result<Option<u64>> {
     row.try_get::<Option<i64>, _>(column)?
@@ -95,6 +96,7 @@ pub(super) fn sample(row: &SqliteRow) -> Result<Sample> {
         input_tokens: opt_u64(row, "input_tokens")?,
         output_tokens: opt_u64(row, "output_tokens")?,
         latency_ms: opt_u64(row, "latency_ms")?,
+        cost_usd: row.try_get::<Option<i64>, _>("cost_nano_usd")?.map(nanos_to_usd),
         error_class: row.try_get("error_class")?,
         error_message: row.try_get("error_message")?,
         completed_at: from_opt_ms(row.try_get("completed_at")?, "samples.completed_at")?,
