@@ -8,6 +8,7 @@
 //! questions, with known ground truth) and [`Replay`] (recorded answers from JSONL).
 
 mod error;
+pub mod gemini;
 pub mod http;
 mod replay;
 mod simulated;
@@ -16,6 +17,7 @@ mod types;
 use std::sync::Arc;
 
 pub use error::LlmError;
+pub use gemini::{Gemini, GeminiBuilder, GeminiConfig};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};
