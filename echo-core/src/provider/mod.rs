@@ -8,6 +8,7 @@
 //! questions, with known ground truth) and [`Replay`] (recorded answers from JSONL).
 
 mod error;
+pub mod gemini;
 pub mod http;
 mod pricing;
 mod replay;
@@ -17,6 +18,7 @@ mod types;
 use std::sync::Arc;
 
 pub use error::LlmError;
+pub use gemini::{Gemini, GeminiBuilder, GeminiConfig};
 pub use pricing::{ModelPrice, PricingTable};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
