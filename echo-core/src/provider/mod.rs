@@ -10,6 +10,8 @@
 mod error;
 pub mod gemini;
 pub mod http;
+mod openai;
+mod openai_compatible;
 mod pricing;
 mod replay;
 mod simulated;
@@ -19,6 +21,14 @@ use std::sync::Arc;
 
 pub use error::LlmError;
 pub use gemini::{Gemini, GeminiBuilder, GeminiConfig};
+pub use openai::{
+    OPENAI_API_KEY_ENV, OPENAI_BASE_URL_ENV, OPENAI_ORG_ID_ENV, OPENAI_PROJECT_ID_ENV, OpenAi, OpenAiApi,
+    OpenAiBuilder, OpenAiConfig, RESPONSES_WEB_SEARCH_TOOL,
+};
+pub use openai_compatible::{
+    DEFAULT_COMPATIBLE_ID, OPENAI_COMPATIBLE_API_KEY_ENV, OPENAI_COMPATIBLE_BASE_URL_ENV, OPENAI_COMPATIBLE_ID_ENV,
+    OpenAiCompatible, OpenAiCompatibleBuilder, OpenAiCompatibleConfig,
+};
 pub use pricing::{ModelPrice, PricingTable};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
