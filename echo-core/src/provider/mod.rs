@@ -7,15 +7,19 @@
 //! Offline providers ship here: [`Simulated`] (a seeded model of an LLM answering buyer
 //! questions, with known ground truth) and [`Replay`] (recorded answers from JSONL).
 
+pub mod anthropic;
 mod error;
 pub mod http;
+pub mod perplexity;
 mod replay;
 mod simulated;
 mod types;
 
 use std::sync::Arc;
 
+pub use anthropic::{Anthropic, AnthropicBuilder, AnthropicConfig};
 pub use error::LlmError;
+pub use perplexity::{Perplexity, PerplexityBuilder, PerplexityConfig};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};
