@@ -4,14 +4,24 @@
 //! [`LlmError`]. Providers never retry: retries, rate limits and timeouts belong to one
 //! resilience layer around them, so every provider behaves the same under faults.
 //!
-//! Offline providers ship here: [`Simulated`] (a seeded model of an LLM answering buyer
-//! questions, with known ground truth) and [`Replay`] (recorded answers from JSONL).
+//! Real APIs, each speaking its provider's wire format over HTTPS (rustls):
+//! [`OpenAi`] (Chat Completions and Responses), [`Anthropic`] (Messages), [`Gemini`]
+//! (`generateContent`), [`Perplexity`] and [`OpenAiCompatible`] (Ollama, vLLM, LM Studio,
+//! OpenRouter...). [`providers_from_env`] builds every one whose key is in the environment.
+//!
+//! Offline providers: [`Simulated`] (a seeded model of an LLM answering buyer questions,
+//! with known ground truth) and [`Replay`] (recorded answers from JSONL).
+//!
+//! [`PricingTable`] turns reported usage into cost.
 
+pub mod anthropic;
+mod env;
 mod error;
 pub mod gemini;
 pub mod http;
 mod openai;
 mod openai_compatible;
+pub mod perplexity;
 mod pricing;
 mod replay;
 mod simulated;
@@ -19,6 +29,8 @@ mod types;
 
 use std::sync::Arc;
 
+pub use anthropic::{Anthropic, AnthropicBuilder, AnthropicConfig};
+pub use env::{providers_from_env, providers_from_env_with};
 pub use error::LlmError;
 pub use gemini::{Gemini, GeminiBuilder, GeminiConfig};
 pub use openai::{
@@ -29,6 +41,7 @@ pub use openai_compatible::{
     DEFAULT_COMPATIBLE_ID, OPENAI_COMPATIBLE_API_KEY_ENV, OPENAI_COMPATIBLE_BASE_URL_ENV, OPENAI_COMPATIBLE_ID_ENV,
     OpenAiCompatible, OpenAiCompatibleBuilder, OpenAiCompatibleConfig,
 };
+pub use perplexity::{Perplexity, PerplexityBuilder, PerplexityConfig};
 pub use pricing::{ModelPrice, PricingTable};
 pub use replay::{Replay, ReplayRecord};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};

@@ -11,8 +11,8 @@
 //!   cached ones; those are charged at the cached rate, the rest at the input rate.
 //! - `anthropic`: input tokens *exclude* cache reads; cache reads are charged on top at the
 //!   cached rate.
-//! - `gemini`: output tokens *exclude* thinking tokens, which are billed as output, so
-//!   reasoning tokens are added to output.
+//! - `gemini` and `perplexity`: output tokens *exclude* thinking/reasoning tokens, which
+//!   are billed as output, so reasoning tokens are added to output.
 //!
 //! Request fees (e.g. Perplexity's per-search fee) and cache-write surcharges are not
 //! modelled; costs are estimates for budgeting, not invoices.
@@ -139,7 +139,7 @@ impl PricingTable {
         let cached_rate = price.cached_input_per_mtok.unwrap_or(price.input_per_mtok);
         let (input_cost, output_tokens) = match provider {
             "anthropic" => (input * price.input_per_mtok + cached * cached_rate, output),
-            "gemini" => {
+            "gemini" | "perplexity" => {
                 let uncached = (input - cached).max(0.0);
                 let thinking = usage.reasoning_tokens.unwrap_or(0) as f64;
                 (

@@ -43,7 +43,15 @@ pub fn classify_status(status: u16, error: &ErrorBody, headers: &HeaderMap, now:
     };
     let after = retry_after(headers, now);
 
-    if error.mentions(&["insufficient_quota", "credit balance", "spend limit", "billing"]) {
+    if status == 402
+        || error.mentions(&[
+            "insufficient_quota",
+            "credit balance",
+            "spend limit",
+            "spend_limit",
+            "billing",
+        ])
+    {
         return LlmError::QuotaExhausted(message);
     }
     if status == 401
@@ -143,6 +151,16 @@ mod tests {
             &body(None, Some("invalid_request_error"), "Your credit balance is too low"),
             &[],
         );
+        assert_eq!(e.class(), "quota_exhausted");
+    }
+
+    #[test]
+    fn payment_and_spend_limits_are_quota() {
+        assert_eq!(
+            classify(402, &body(None, None, "Payment required"), &[]).class(),
+            "quota_exhausted"
+        );
+        let e = classify(429, &body(Some("enforced_spend_limit_reached"), None, "limit"), &[]);
         assert_eq!(e.class(), "quota_exhausted");
     }
 
