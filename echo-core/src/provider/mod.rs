@@ -10,6 +10,7 @@
 mod error;
 pub mod http;
 mod replay;
+pub mod resilience;
 mod simulated;
 mod types;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use error::LlmError;
 pub use replay::{Replay, ReplayRecord};
+pub use resilience::{ResiliencePolicy, Resilient};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};
 
