@@ -24,6 +24,7 @@ mod openai_compatible;
 pub mod perplexity;
 mod pricing;
 mod replay;
+pub mod resilience;
 mod simulated;
 mod types;
 
@@ -44,6 +45,7 @@ pub use openai_compatible::{
 pub use perplexity::{Perplexity, PerplexityBuilder, PerplexityConfig};
 pub use pricing::{ModelPrice, PricingTable};
 pub use replay::{Replay, ReplayRecord};
+pub use resilience::{ResiliencePolicy, Resilient};
 pub use simulated::{BrandBehavior, FailureRates, LatencyModel, ProbabilityOverride, Simulated, SimulatedConfig};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ProviderLimits, RateLimitInfo, Role, Usage};
 
