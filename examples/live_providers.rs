@@ -55,7 +55,12 @@ async fn main() -> echo_core::Result<()> {
         builder = builder.provider_arc(p);
     }
     let echo = builder.build().await?;
-    let account = echo.create_account(NewAccount { name: "live demo".into(), ..Default::default() }).await?;
+    let account = echo
+        .create_account(NewAccount {
+            name: "live demo".into(),
+            ..Default::default()
+        })
+        .await?;
     let me = Principal::host(account.id);
     let experiment = echo
         .create_experiment(
@@ -64,7 +69,9 @@ async fn main() -> echo_core::Result<()> {
                 name: "CRM for small teams (live)".into(),
                 prompts: vec!["What is the best CRM for a 10-person startup? Name your top 5.".into()],
                 brands: vec![
-                    BrandSpec::target("HubSpot").aliases(["HubSpot CRM"]).domains(["hubspot.com"]),
+                    BrandSpec::target("HubSpot")
+                        .aliases(["HubSpot CRM"])
+                        .domains(["hubspot.com"]),
                     BrandSpec::new("Pipedrive").domains(["pipedrive.com"]),
                     BrandSpec::new("Salesforce").domains(["salesforce.com"]),
                     BrandSpec::new("Zoho CRM").aliases(["Zoho"]).domains(["zoho.com"]),
@@ -83,13 +90,28 @@ async fn main() -> echo_core::Result<()> {
     println!(
         "Planned {} samples; estimated cost {}",
         estimate.planned_samples,
-        estimate.total_cost_usd.map(|c| format!("${c:.4}")).unwrap_or_else(|| "unknown (unpriced model)".into())
+        estimate
+            .total_cost_usd
+            .map(|c| format!("${c:.4}"))
+            .unwrap_or_else(|| "unknown (unpriced model)".into())
     );
-    let report = echo.start_run(&me, experiment.id, RunOptions::default()).await?.wait().await?;
-    println!("Run {}: {} answered, {} failed", report.status.as_str(), report.counts.succeeded, report.counts.failed);
+    let report = echo
+        .start_run(&me, experiment.id, RunOptions::default())
+        .await?
+        .wait()
+        .await?;
+    println!(
+        "Run {}: {} answered, {} failed",
+        report.status.as_str(),
+        report.counts.succeeded,
+        report.counts.failed
+    );
     for group in &report.by_target {
         let target = group.target.as_ref().map(ToString::to_string).unwrap_or_default();
-        println!("\n{target}: {} answers, cost ${:.4}", group.answered, group.cost.total_usd);
+        println!(
+            "\n{target}: {} answers, cost ${:.4}",
+            group.answered, group.cost.total_usd
+        );
         for b in &group.brands {
             println!(
                 "  {:<10} visibility {:>3.0}% [{:>3.0}%, {:>3.0}%]",

@@ -202,3 +202,16 @@ async fn blank_account_name() {
     let err = echo.create_account(Default::default()).await.unwrap_err();
     assert_eq!(err.field(), Some("account.name"));
 }
+
+#[tokio::test]
+async fn a_resilience_policy_for_an_unregistered_provider() {
+    use echo_core::provider::resilience::ResiliencePolicy;
+    let err = Echo::builder()
+        .provider(simulated(1, Duration::ZERO, FailureRates::default()))
+        .resilience_policy("opneai", ResiliencePolicy::default())
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("resilience_policy"));
+    assert!(err.to_string().contains("opneai"), "{err}");
+}

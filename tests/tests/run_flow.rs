@@ -12,6 +12,7 @@ use echo_core::clock::ManualClock;
 use echo_core::engine::{Echo, RunOptions};
 use echo_core::model::{BrandSpec, PageRequest, RunStatus, SampleStatus};
 use echo_core::provider::FailureRates;
+use echo_core::provider::resilience::ResiliencePolicy;
 use futures::StreamExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +70,24 @@ async fn a_run_answers_every_sample_and_reports_consistent_numbers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn injected_failures_are_retried_then_recorded() {
+async fn injected_failures_are_retried_by_the_resilience_layer_then_recorded() {
+    let failures = FailureRates {
+        server_error: 0.35,
+        rate_limited: 0.1,
+        timeout: 0.0,
+    };
+    let policy = ResiliencePolicy::for_provider("simulated").max_attempts(2);
+    let echo = Echo::builder()
+        .provider(simulated(2, Duration::ZERO, failures))
+        .resilience_policy("simulated", policy)
+        .build()
+        .await
+        .unwrap();
+    assert_injected_failures_recorded(&echo, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_resilience_layer_transient_failures_are_retried_through_the_queue() {
     let failures = FailureRates {
         server_error: 0.35,
         rate_limited: 0.1,
@@ -77,11 +95,18 @@ async fn injected_failures_are_retried_then_recorded() {
     };
     let echo = Echo::builder()
         .provider(simulated(2, Duration::ZERO, failures))
+        .without_resilience()
         .max_attempts(2)
         .retry_backoff(Duration::from_millis(1))
         .build()
         .await
         .unwrap();
+    assert_injected_failures_recorded(&echo, 2).await;
+}
+
+/// With a 45% failure rate per call and 2 calls per sample, about 20% of samples fail for
+/// good: some, not all; each records its class; nothing is lost or left in flight.
+async fn assert_injected_failures_recorded(echo: &Echo, failed_attempt: u32) {
     let me = account(&echo, "a").await;
     let exp = echo.create_experiment(&me, spec(50)).await.unwrap();
     let report = echo
@@ -104,7 +129,7 @@ async fn injected_failures_are_retried_then_recorded() {
         assert!(["server", "rate_limited"].contains(&class), "{class}");
         assert!(r.sample.error_message.is_some());
         assert!(r.mentions.is_empty());
-        assert_eq!(r.sample.attempt, 2);
+        assert_eq!(r.sample.attempt, failed_attempt, "queue claims of a failed sample");
     }
     // Failed samples are not answers: visibility is over answered samples only.
     assert_eq!(report.overall.answered, c.succeeded);

@@ -1,11 +1,13 @@
 //! Configuring and opening an [`Echo`].
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Echo, EngineConfig, ProviderRegistry};
 use crate::clock::{Clock, SystemClock};
+use crate::provider::resilience::{ResiliencePolicy, Resilient};
 use crate::provider::{DynProvider, PricingTable, Provider};
 use crate::store::{SqliteConfig, SqliteStore, Store};
 use crate::{Error, Result};
@@ -35,6 +37,8 @@ pub struct EchoBuilder {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     pricing: PricingTable,
+    /// Resilience policies by provider id, replacing `ResiliencePolicy::for_provider`.
+    policies: HashMap<String, ResiliencePolicy>,
 }
 
 impl Default for EchoBuilder {
@@ -45,6 +49,7 @@ impl Default for EchoBuilder {
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
             pricing: PricingTable::default(),
+            policies: HashMap::new(),
         }
     }
 }
@@ -117,7 +122,8 @@ impl EchoBuilder {
         self
     }
 
-    /// Deadline of one provider call (default 120 s).
+    /// Deadline of one provider call when the resilience layer is off (default 120 s).
+    /// With the layer on (the default), set `ResiliencePolicy::attempt_timeout` instead.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;
         self
@@ -130,6 +136,22 @@ impl EchoBuilder {
         self
     }
 
+    /// The resilience policy of one provider (default: `ResiliencePolicy::for_provider`).
+    /// A policy without a `total_timeout` gets 80% of the lease, so a call and its retries
+    /// never outlive the sample's lease.
+    pub fn resilience_policy(mut self, provider_id: impl Into<String>, policy: ResiliencePolicy) -> Self {
+        self.policies.insert(provider_id.into(), policy);
+        self
+    }
+
+    /// Calls providers directly, without the resilience layer: transient failures then
+    /// return samples to the queue (up to `max_attempts`). For providers that already
+    /// retry, or for tests of the queue itself.
+    pub fn without_resilience(mut self) -> Self {
+        self.config.resilience = false;
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -139,9 +161,32 @@ impl EchoBuilder {
     /// Opens the store (running migrations) and returns the engine.
     pub async fn build(self) -> Result<Echo> {
         self.config.validate()?;
+        let ids: Vec<&str> = self.providers.iter().map(|p| p.id()).collect();
+        if let Some(unknown) = self.policies.keys().find(|id| !ids.contains(&id.as_str())) {
+            return Err(Error::invalid(
+                "resilience_policy",
+                format!(
+                    "a policy was given for provider {unknown:?}, which is not registered (registered: {})",
+                    ids.join(", ")
+                ),
+            ));
+        }
         let mut registry = ProviderRegistry::default();
         for p in self.providers {
-            registry.insert(p)?;
+            let provider = if self.config.resilience {
+                let mut policy = self
+                    .policies
+                    .get(p.id())
+                    .cloned()
+                    .unwrap_or_else(|| ResiliencePolicy::for_provider(p.id()));
+                if policy.total_timeout.is_none() {
+                    policy.total_timeout = Some(self.config.resilience_deadline());
+                }
+                Arc::new(Resilient::new(p, policy)?) as DynProvider
+            } else {
+                p
+            };
+            registry.insert(provider)?;
         }
         let store: Arc<dyn Store> = match self.store.unwrap_or(StoreChoice::Sqlite(SqliteConfig::memory())) {
             StoreChoice::Sqlite(config) => {

@@ -24,6 +24,11 @@ pub struct EngineConfig {
     pub retry_backoff: Duration,
     /// How often an idle executor re-checks the queue while other workers hold leases.
     pub idle_poll: Duration,
+    /// Wrap every provider in the resilience layer (in-call retries with backoff and
+    /// Retry-After, rate limits, concurrency cap). When on, a transient failure that
+    /// outlasts the layer's retries fails the sample with its class; when off, transient
+    /// failures return the sample to the queue, up to `max_attempts` claims.
+    pub resilience: bool,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +42,7 @@ impl Default for EngineConfig {
             request_timeout: Duration::from_secs(120),
             retry_backoff: Duration::from_millis(250),
             idle_poll: Duration::from_millis(100),
+            resilience: true,
         }
     }
 }
@@ -63,6 +69,23 @@ impl EngineConfig {
             return Err(Error::invalid("request_timeout", "must be positive"));
         }
         Ok(())
+    }
+
+    /// The deadline the engine puts around one provider call. With the resilience layer
+    /// the call includes its retries, so the deadline is 90% of the lease (the layer's
+    /// own total deadline defaults to 80%): a call never outlives its lease, so no other
+    /// worker can take the sample over and make a duplicate call.
+    pub(crate) fn call_timeout(&self) -> Duration {
+        if self.resilience {
+            self.lease.mul_f64(0.9)
+        } else {
+            self.request_timeout
+        }
+    }
+
+    /// The resilience layer's total deadline (retries included) for a lease.
+    pub(crate) fn resilience_deadline(&self) -> Duration {
+        self.lease.mul_f64(0.8)
     }
 
     /// Backoff before retrying after the `attempt`-th failure.

@@ -55,7 +55,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
     };
 
     let started = Instant::now();
-    let timeout = ctx.config.request_timeout;
+    let timeout = ctx.config.call_timeout();
     let result = tokio::select! {
         r = tokio::time::timeout(timeout, provider.complete(&request)) => {
             r.unwrap_or(Err(LlmError::Timeout(timeout)))
@@ -85,7 +85,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
                 raw_answer: response.text,
             })
         }
-        Err(error) if error.is_transient() && task.attempt < ctx.config.max_attempts => {
+        Err(error) if !ctx.config.resilience && error.is_transient() && task.attempt < ctx.config.max_attempts => {
             tracing::debug!(
                 error_class = error.class(),
                 "transient provider failure; sample goes back to the queue"
