@@ -17,6 +17,16 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// OpenAI's defaults with millisecond backoff and no rate budgets (the default 30,000
+/// tokens/min would pace these tests at about one call per second).
+fn fast_policy() -> ResiliencePolicy {
+    ResiliencePolicy::for_provider("openai")
+        .base_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(5))
+        .requests_per_minute(None)
+        .tokens_per_minute(None)
+}
+
 const BRANDS: [&str; 4] = ["Acme", "Globex", "Initech", "Umbrella"];
 
 /// Answers like OpenAI, failing 10% of calls (429 with Retry-After or 500) from a call
@@ -114,12 +124,7 @@ async fn a_run_against_a_faulty_openai_server_loses_and_doubles_nothing() {
         .base_url(format!("{}/v1", server.uri()))
         .build()
         .unwrap();
-    let policy = ResiliencePolicy::for_provider("openai")
-        .max_attempts(8)
-        .base_backoff(Duration::from_millis(1))
-        .max_backoff(Duration::from_millis(5))
-        .requests_per_minute(None)
-        .tokens_per_minute(None);
+    let policy = fast_policy().max_attempts(8);
     let echo = Echo::builder()
         .provider(openai)
         .resilience_policy("openai", policy)
@@ -206,7 +211,12 @@ async fn final_failures_are_not_retried_and_are_recorded_with_their_class() {
         .base_url(format!("{}/v1", server.uri()))
         .build()
         .unwrap();
-    let echo = Echo::builder().provider(openai).build().await.unwrap();
+    let echo = Echo::builder()
+        .provider(openai)
+        .resilience_policy("openai", fast_policy())
+        .build()
+        .await
+        .unwrap();
     let me = account(&echo, "a").await;
     let spec = ExperimentSpec {
         name: "quota".into(),
@@ -238,5 +248,61 @@ async fn final_failures_are_not_retried_and_are_recorded_with_their_class() {
     for r in records {
         assert_eq!(r.sample.error_class.as_deref(), Some("quota_exhausted"));
         assert!(!r.sample.error_message.unwrap().contains("sk-test-key"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_up_to_the_limit_then_the_sample_fails_with_its_class() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "error": {"message": "The server had an error while processing your request", "type": "server_error", "code": null}
+        })))
+        .mount(&server)
+        .await;
+    let openai = OpenAi::builder()
+        .api_key("sk-test-key")
+        .base_url(format!("{}/v1", server.uri()))
+        .build()
+        .unwrap();
+    let policy = fast_policy().max_attempts(3);
+    let echo = Echo::builder()
+        .provider(openai)
+        .resilience_policy("openai", policy)
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let spec = ExperimentSpec {
+        name: "down".into(),
+        prompts: vec!["q?".into()],
+        brands: vec![BrandSpec::target("Acme")],
+        targets: vec![Target::new("openai", "gpt-4o-mini")],
+        repeats: 4,
+        system_prompt: None,
+        temperature: None,
+        max_output_tokens: None,
+        web_search: false,
+    };
+    let exp = echo.create_experiment(&me, spec).await.unwrap();
+    let report = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4 * 3,
+        "3 attempts per sample"
+    );
+    let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
+    for r in records {
+        assert_eq!(r.sample.status, SampleStatus::Failed);
+        assert_eq!(r.sample.error_class.as_deref(), Some("server"));
+        assert!(r.sample.error_message.unwrap().contains("500"));
     }
 }
