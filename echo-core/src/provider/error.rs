@@ -93,6 +93,61 @@ impl LlmError {
         )
     }
 
+    /// The error with every occurrence of `secret` in its texts replaced by `***`. A
+    /// server or proxy echoing an API key in an error must not carry it into logs and
+    /// stored samples. Secrets shorter than 6 characters are left alone: they would match
+    /// innocent text, and no real key is that short.
+    pub fn redact(self, secret: &str) -> Self {
+        if secret.len() < 6 {
+            return self;
+        }
+        self.map_text(|s| {
+            if s.contains(secret) {
+                s.replace(secret, "***")
+            } else {
+                s
+            }
+        })
+    }
+
+    /// The error with `f` applied to each of its texts.
+    fn map_text(self, f: impl Fn(String) -> String) -> Self {
+        match self {
+            LlmError::RateLimited { retry_after, message } => LlmError::RateLimited {
+                retry_after,
+                message: f(message),
+            },
+            LlmError::Overloaded { retry_after, message } => LlmError::Overloaded {
+                retry_after,
+                message: f(message),
+            },
+            LlmError::QuotaExhausted(m) => LlmError::QuotaExhausted(f(m)),
+            LlmError::Auth(m) => LlmError::Auth(f(m)),
+            LlmError::InvalidRequest(m) => LlmError::InvalidRequest(f(m)),
+            LlmError::ContextLength(m) => LlmError::ContextLength(f(m)),
+            LlmError::ContentFiltered(m) => LlmError::ContentFiltered(f(m)),
+            LlmError::Server {
+                status,
+                retry_after,
+                message,
+            } => LlmError::Server {
+                status,
+                retry_after,
+                message: f(message),
+            },
+            LlmError::Rejected { status, message } => LlmError::Rejected {
+                status,
+                message: f(message),
+            },
+            LlmError::Timeout(d) => LlmError::Timeout(d),
+            LlmError::Transport(m) => LlmError::Transport(f(m)),
+            LlmError::Decode { message, body } => LlmError::Decode {
+                message: f(message),
+                body: f(body),
+            },
+        }
+    }
+
     /// The wait the provider asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -101,5 +156,35 @@ impl LlmError {
             | LlmError::Server { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_covers_messages_and_bodies() {
+        let key = "AIzaSy-secret-key-123";
+        let e = LlmError::Decode {
+            message: format!("bad {key}"),
+            body: format!("{{\"k\": \"{key}\"}}"),
+        }
+        .redact(key);
+        assert!(!format!("{e:?}").contains(key));
+        assert!(format!("{e:?}").contains("***"));
+        let e = LlmError::Auth("key sk-123 wrong".into()).redact("sk-123");
+        assert_eq!(e, LlmError::Auth("key *** wrong".into()));
+        let e = LlmError::Server {
+            status: Some(500),
+            retry_after: None,
+            message: "sk-123".into(),
+        }
+        .redact("sk-123");
+        assert_eq!(e.to_string(), "server error 500: ***");
+        assert_eq!(
+            LlmError::Auth("short".into()).redact("short"),
+            LlmError::Auth("short".into())
+        );
     }
 }

@@ -120,6 +120,7 @@ pub fn success(task: &SampleTask, mentions: Vec<Mention>, citations: Vec<Citatio
         input_tokens: Some(10),
         output_tokens: Some(20),
         latency_ms: 100,
+        cost_usd: None,
         mentions,
         citations,
         completed_at: t0(),

@@ -1,7 +1,5 @@
 //! Configuration of the Gemini provider: explicit builder and environment lookup.
 
-use reqwest::Url;
-
 use crate::provider::ProviderLimits;
 use crate::provider::http::{ApiKey, HttpConfig};
 
@@ -165,29 +163,7 @@ impl Gemini {
 /// Checks a base URL and returns it without a trailing slash. A query string is refused:
 /// it would end up after the model path, and keys must never travel in URLs.
 pub(super) fn validate_base_url(url: &str, field: &str) -> crate::Result<String> {
-    let trimmed = url.trim();
-    let parsed = Url::parse(trimmed).map_err(|e| {
-        crate::Error::invalid(
-            field,
-            format!("{trimmed:?} is not a valid URL ({e}); expected e.g. {DEFAULT_BASE_URL}"),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(crate::Error::invalid(
-            field,
-            format!("the scheme must be http or https, not {:?}", parsed.scheme()),
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(crate::Error::invalid(field, "the URL has no host"));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(crate::Error::invalid(
-            field,
-            "the URL must not have a query string or fragment (the API key is sent in a header, not the URL)",
-        ));
-    }
-    Ok(trimmed.trim_end_matches('/').to_string())
+    crate::provider::http::normalize_base_url(url, field, DEFAULT_BASE_URL)
 }
 
 #[cfg(test)]

@@ -172,57 +172,6 @@ pub(super) fn classify(reply: &HttpReply, now: DateTime<Utc>) -> LlmError {
     }
 }
 
-/// Replaces every occurrence of `secret` in the error's text with `***`: a server (or a
-/// proxy) echoing the key in an error or body must not carry it into logs and stored
-/// samples. Secrets shorter than 8 characters are left alone (they would match innocent
-/// text, and no real key is that short).
-pub(super) fn redact(error: LlmError, secret: &str) -> LlmError {
-    if secret.len() < 8 {
-        return error;
-    }
-    let r = |s: String| {
-        if s.contains(secret) {
-            s.replace(secret, "***")
-        } else {
-            s
-        }
-    };
-    match error {
-        LlmError::RateLimited { retry_after, message } => LlmError::RateLimited {
-            retry_after,
-            message: r(message),
-        },
-        LlmError::Overloaded { retry_after, message } => LlmError::Overloaded {
-            retry_after,
-            message: r(message),
-        },
-        LlmError::QuotaExhausted(m) => LlmError::QuotaExhausted(r(m)),
-        LlmError::Auth(m) => LlmError::Auth(r(m)),
-        LlmError::InvalidRequest(m) => LlmError::InvalidRequest(r(m)),
-        LlmError::ContextLength(m) => LlmError::ContextLength(r(m)),
-        LlmError::ContentFiltered(m) => LlmError::ContentFiltered(r(m)),
-        LlmError::Server {
-            status,
-            retry_after,
-            message,
-        } => LlmError::Server {
-            status,
-            retry_after,
-            message: r(message),
-        },
-        LlmError::Rejected { status, message } => LlmError::Rejected {
-            status,
-            message: r(message),
-        },
-        LlmError::Timeout(d) => LlmError::Timeout(d),
-        LlmError::Transport(m) => LlmError::Transport(r(m)),
-        LlmError::Decode { message, body } => LlmError::Decode {
-            message: r(message),
-            body: r(body),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,21 +203,5 @@ mod tests {
         let e = parse_error(b"<html>502 Bad Gateway</html>");
         assert_eq!(e.message, "<html>502 Bad Gateway</html>");
         assert_eq!(e.status, None);
-    }
-
-    #[test]
-    fn redaction_covers_every_text() {
-        let key = "AIzaSy-secret-key-123";
-        let e = redact(
-            LlmError::Decode {
-                message: format!("bad {key}"),
-                body: format!("{{\"k\": \"{key}\"}}"),
-            },
-            key,
-        );
-        assert!(!format!("{e:?}").contains(key));
-        assert!(format!("{e:?}").contains("***"));
-        let e = redact(LlmError::Auth("short".into()), "short");
-        assert_eq!(e, LlmError::Auth("short".into()));
     }
 }

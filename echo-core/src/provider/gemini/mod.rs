@@ -131,8 +131,6 @@ impl Provider for Gemini {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        self.call(request)
-            .await
-            .map_err(|e| errors::redact(e, self.api_key.expose()))
+        self.call(request).await.map_err(|e| e.redact(self.api_key.expose()))
     }
 }

@@ -249,31 +249,7 @@ impl OpenAiBuilder {
     }
 }
 
-/// Accepts an absolute `http(s)` URL with a host and drops trailing slashes, so
-/// `{base}/chat/completions` is well formed whether or not the user typed one. `field`
-/// names the setting or environment variable in the error; `example` shows a good value.
-pub(crate) fn normalize_base_url(raw: &str, field: &str, example: &str) -> Result<String> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed).map_err(|e| {
-        Error::invalid(
-            field,
-            format!("`{trimmed}` is not a valid URL ({e}); use something like {example}"),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::invalid(
-            field,
-            format!("`{trimmed}` must be an http:// or https:// URL with a host, like {example}"),
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::invalid(
-            field,
-            format!("`{trimmed}` must not carry a query or fragment; endpoint paths are appended to it"),
-        ));
-    }
-    Ok(trimmed.to_string())
-}
+pub(crate) use crate::provider::http::normalize_base_url;
 
 /// Checks transport and capacity settings shared by the OpenAI-speaking providers.
 pub(crate) fn validate_transport(http: &HttpConfig, limits: &ProviderLimits, prefix: &str) -> Result<()> {

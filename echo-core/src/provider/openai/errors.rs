@@ -149,56 +149,6 @@ fn bound(message: &str) -> String {
     bounded_text(message.as_bytes())
 }
 
-/// Removes the API key from every message of `error`. OpenAI masks keys it echoes back,
-/// but proxies and self-hosted servers may not, and these messages end up in logs and in
-/// stored samples.
-pub(crate) fn redact(error: LlmError, secret: Option<&str>) -> LlmError {
-    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
-        return error;
-    };
-    let clean = |s: String| {
-        if s.contains(secret) {
-            s.replace(secret, "***")
-        } else {
-            s
-        }
-    };
-    match error {
-        LlmError::RateLimited { retry_after, message } => LlmError::RateLimited {
-            retry_after,
-            message: clean(message),
-        },
-        LlmError::Overloaded { retry_after, message } => LlmError::Overloaded {
-            retry_after,
-            message: clean(message),
-        },
-        LlmError::QuotaExhausted(m) => LlmError::QuotaExhausted(clean(m)),
-        LlmError::Auth(m) => LlmError::Auth(clean(m)),
-        LlmError::InvalidRequest(m) => LlmError::InvalidRequest(clean(m)),
-        LlmError::ContextLength(m) => LlmError::ContextLength(clean(m)),
-        LlmError::ContentFiltered(m) => LlmError::ContentFiltered(clean(m)),
-        LlmError::Server {
-            status,
-            retry_after,
-            message,
-        } => LlmError::Server {
-            status,
-            retry_after,
-            message: clean(message),
-        },
-        LlmError::Rejected { status, message } => LlmError::Rejected {
-            status,
-            message: clean(message),
-        },
-        LlmError::Timeout(d) => LlmError::Timeout(d),
-        LlmError::Transport(m) => LlmError::Transport(clean(m)),
-        LlmError::Decode { message, body } => LlmError::Decode {
-            message: clean(message),
-            body: clean(body),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,20 +193,5 @@ mod tests {
             classify(json!({"error": {"code": "image_content_policy_violation", "message": "x"}})),
             "content_filtered"
         );
-    }
-
-    #[test]
-    fn redaction_covers_messages_and_bodies() {
-        let e = redact(
-            LlmError::Decode {
-                message: "bad sk-123".into(),
-                body: "{\"key\":\"sk-123\"}".into(),
-            },
-            Some("sk-123"),
-        );
-        assert!(!format!("{e:?}").contains("sk-123"));
-        let e = redact(LlmError::Auth("key sk-123 wrong".into()), Some("sk-123"));
-        assert_eq!(e, LlmError::Auth("key *** wrong".into()));
-        assert_eq!(redact(LlmError::Auth("x".into()), None), LlmError::Auth("x".into()));
     }
 }

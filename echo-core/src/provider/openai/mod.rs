@@ -28,7 +28,6 @@ pub use config::{
     OpenAiConfig,
 };
 pub(crate) use config::{normalize_base_url, validate_transport};
-pub(crate) use errors::redact;
 pub use responses::RESPONSES_WEB_SEARCH_TOOL;
 
 use super::http::{ApiKey, HttpConfig, HttpReply, post_json};
@@ -168,6 +167,6 @@ impl Provider for OpenAi {
     async fn complete(&self, request: &ChatRequest) -> std::result::Result<ChatResponse, LlmError> {
         self.call(request)
             .await
-            .map_err(|e| redact(e, Some(self.config.api_key.expose())))
+            .map_err(|e| e.redact(self.config.api_key.expose()))
     }
 }

@@ -31,7 +31,7 @@ pub use config::{
     OpenAiCompatibleBuilder, OpenAiCompatibleConfig,
 };
 
-use super::openai::{MaxTokensField, chat_request_body, parse_chat_reply, post, redact};
+use super::openai::{MaxTokensField, chat_request_body, parse_chat_reply, post};
 use super::{ChatRequest, ChatResponse, LlmError, Provider, ProviderLimits};
 use crate::Result;
 
@@ -107,7 +107,10 @@ impl Provider for OpenAiCompatible {
     }
 
     async fn complete(&self, request: &ChatRequest) -> std::result::Result<ChatResponse, LlmError> {
-        let key = self.config.api_key.as_ref().map(|k| k.expose());
-        self.call(request).await.map_err(|e| redact(e, key))
+        let result = self.call(request).await;
+        match &self.config.api_key {
+            Some(key) => result.map_err(|e| e.redact(key.expose())),
+            None => result,
+        }
     }
 }

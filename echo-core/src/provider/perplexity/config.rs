@@ -84,29 +84,9 @@ impl PerplexityConfig {
     }
 }
 
-/// Accepts an absolute `http(s)` URL with a host and drops trailing slashes, so
-/// `{base}/chat/completions` is well formed whether or not the user typed one.
+/// Checks and normalizes a base URL (see [`crate::provider::http::normalize_base_url`]).
 fn normalize_base_url(raw: &str, field: &str) -> Result<String> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed).map_err(|e| {
-        Error::invalid(
-            field,
-            format!("`{trimmed}` is not a valid URL ({e}); use something like {DEFAULT_BASE_URL}"),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::invalid(
-            field,
-            format!("`{trimmed}` must be an http(s) URL with a host, like {DEFAULT_BASE_URL}"),
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::invalid(
-            field,
-            format!("`{trimmed}` must not carry a query or fragment; give only the base, like {DEFAULT_BASE_URL}"),
-        ));
-    }
-    Ok(trimmed.to_string())
+    crate::provider::http::normalize_base_url(raw, field, DEFAULT_BASE_URL)
 }
 
 /// Builds a [`Perplexity`] provider. Only the key is required.
