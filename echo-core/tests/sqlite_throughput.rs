@@ -137,6 +137,7 @@ fn success(task: &echo_core::model::SampleTask) -> SampleOutcome {
         output_tokens: Some(40),
         latency_ms: 0,
         cost_usd: None,
+        raw_response: None,
         mentions: vec![
             mention("Acme", 28, 1),
             mention("Globex", 48, 2),

@@ -182,6 +182,15 @@ async fn a_run_against_a_faulty_openai_server_loses_and_doubles_nothing() {
         assert!(r.sample.request_id.as_deref().unwrap().starts_with("req_"));
         assert!(r.sample.cost_usd.unwrap() > 0.0, "gpt-4o-mini is priced");
     }
+    // The provider's whole body is kept for later re-analysis.
+    let raw = echo
+        .store()
+        .raw_response(me.account_id(), records[0].sample.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw["object"], "chat.completion");
+    assert_eq!(raw["system_fingerprint"], "fp_test");
     // Faults are 2 calls in 20, so 400 answers take exactly 444 calls (22 blocks of 18
     // answers, then 4 more): every failed call was retried, no answered sample asked again.
     assert_eq!(server.received_requests().await.unwrap().len(), 444);

@@ -127,13 +127,16 @@ CREATE TABLE samples (
     lease_expires_at INTEGER,
     -- The answer; NULL until answered and again once erased by retention.
     raw_answer       TEXT,
+    -- The provider's whole response body (JSON), for re-analysis of what the normalized
+    -- columns do not hold; erased by retention together with raw_answer.
+    raw_response     TEXT,
     answer_sha256    TEXT,
     served_model     TEXT,
     request_id       TEXT,
     finish_reason    TEXT,
     input_tokens     INTEGER,
     output_tokens    INTEGER,
-    -- Cost in millionths of a US dollar, when the pricing table knows the model.
+    -- Cost in billionths of a US dollar (exact integer sums), when the pricing table knows the model.
     cost_nano_usd    INTEGER,
     latency_ms       INTEGER,
     -- The last failed attempt's error (kept after a later success, for diagnosis).

@@ -82,6 +82,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
                 mentions,
                 citations: response.citations,
                 completed_at: ctx.clock.now(),
+                raw_response: response.raw.as_ref().map(ToString::to_string),
                 raw_answer: response.text,
             })
         }

@@ -61,6 +61,8 @@ impl From<&SampleTask> for Fence {
 pub struct AnsweredSample {
     pub fence: Fence,
     pub raw_answer: String,
+    /// The provider's raw response body (JSON text), when it gave one.
+    pub raw_response: Option<String>,
     /// SHA-256 hex of `raw_answer`.
     pub answer_sha256: String,
     pub served_model: Option<String>,
@@ -190,6 +192,9 @@ pub trait RunStore: Send + Sync {
     /// Every sample of the run with its mentions and citations, ordered by
     /// (target, prompt_index, repeat_index).
     async fn load_samples(&self, account: AccountId, run: RunId) -> Result<Vec<SampleRecord>>;
+    /// The provider's raw response body of one sample (`None` when the provider gave none
+    /// or retention erased it). NotFound if the sample is absent or another account's.
+    async fn raw_response(&self, account: AccountId, sample: SampleId) -> Result<Option<serde_json::Value>>;
 }
 
 /// Everything a backend provides.

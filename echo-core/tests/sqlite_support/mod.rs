@@ -121,6 +121,7 @@ pub fn success(task: &SampleTask, mentions: Vec<Mention>, citations: Vec<Citatio
         output_tokens: Some(20),
         latency_ms: 100,
         cost_usd: None,
+        raw_response: None,
         mentions,
         citations,
         completed_at: t0(),

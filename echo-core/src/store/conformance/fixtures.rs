@@ -143,6 +143,7 @@ pub(super) fn answered(task: &SampleTask, text: &str, completed_at: DateTime<Utc
     AnsweredSample {
         fence: Fence::from(task),
         raw_answer: text.to_string(),
+        raw_response: Some(r#"{"id":"resp-1","choices":[{"message":{"content":"..."}}]}"#.to_string()),
         answer_sha256: format!("{:064x}", text.len()),
         served_model: Some(format!("{}-2025-01-01", task.target.model)),
         request_id: Some(format!("req-{}", task.id)),

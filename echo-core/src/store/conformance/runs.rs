@@ -402,6 +402,24 @@ pub async fn load_samples_contents_and_order(store: &dyn Store) {
         .expect("another sample");
     assert_eq!(pending.sample.status, SampleStatus::Leased);
     assert!(pending.sample.raw_answer.is_none() && pending.mentions.is_empty() && pending.citations.is_empty());
+
+    // The raw provider response is kept for re-analysis, readable only by its account.
+    let raw = store.raw_response(owner.id, first.id).await.expect("raw response");
+    let want: serde_json::Value = serde_json::from_str(expected.raw_response.as_deref().unwrap()).unwrap();
+    assert_eq!(raw, Some(want));
+    assert_eq!(
+        store
+            .raw_response(owner.id, pending.sample.id)
+            .await
+            .expect("unanswered"),
+        None
+    );
+    let stranger = account(store, "load-stranger").await;
+    let err = store
+        .raw_response(stranger.id, first.id)
+        .await
+        .expect_err("another account's sample");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
 /// Deleting an experiment with an unfinished run is a Conflict; once the run is terminal

@@ -120,6 +120,7 @@ pub(super) async fn complete(pool: &SqlitePool, outcomes: &[SampleOutcome]) -> R
                 .bind(&fence.owner)
                 .bind(fence.attempt)
                 .bind(a.cost_usd.map(usd_to_nanos))
+                .bind(&a.raw_response)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected(),

@@ -11,7 +11,7 @@ use super::sql::{
 };
 use super::{queue, rows, samples};
 use crate::model::{
-    AccountId, ExperimentId, Page, PageRequest, Run, RunId, RunStatus, SampleCounts, SampleRecord, SampleTask,
+    AccountId, ExperimentId, Page, PageRequest, Run, RunId, RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask,
 };
 use crate::store::{ClaimRequest, KeysetCursor, NewSample, RunStore, SampleOutcome};
 use crate::{Error, Result};
@@ -200,6 +200,22 @@ impl RunStore for SqliteStore {
 
     async fn load_samples(&self, account: AccountId, run: RunId) -> Result<Vec<SampleRecord>> {
         samples::load(&self.pool, account, run).await
+    }
+
+    async fn raw_response(&self, account: AccountId, sample: SampleId) -> Result<Option<serde_json::Value>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(super::sql::RAW_RESPONSE)
+            .bind(account.0)
+            .bind(sample.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((text,)) = row else {
+            return Err(Error::not_found("sample", sample));
+        };
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| Error::Internal(format!("sample {sample} holds an unreadable raw response: {e}")))
+        })
+        .transpose()
     }
 }
 

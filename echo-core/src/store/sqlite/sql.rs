@@ -66,7 +66,7 @@ pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
 /// Index: primary key. The last error (if an earlier attempt failed) is kept for diagnosis.
 pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples SET status = 'succeeded', raw_answer = ?1, answer_sha256 = ?2, \
         served_model = ?3, request_id = ?4, finish_reason = ?5, input_tokens = ?6, output_tokens = ?7, \
-        latency_ms = ?8, completed_at = ?9, cost_nano_usd = ?13, lease_owner = NULL, lease_expires_at = NULL \
+        latency_ms = ?8, completed_at = ?9, cost_nano_usd = ?13, raw_response = ?14, lease_owner = NULL, lease_expires_at = NULL \
      WHERE id = ?10 AND status = 'leased' AND lease_owner = ?11 AND attempt = ?12";
 
 /// Fenced final failure. `?1` class, `?2` message, `?3` at, `?4` id, `?5` owner, `?6` attempt.
@@ -202,3 +202,6 @@ mod tests {
         assert_eq!(in_list("x IN ", 3), "x IN (?, ?, ?)");
     }
 }
+
+/// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
+pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
