@@ -107,7 +107,7 @@ async fn without_the_resilience_layer_transient_failures_are_retried_through_the
 /// With a 45% failure rate per call and 2 calls per sample, about 20% of samples fail for
 /// good: some, not all; each records its class; nothing is lost or left in flight.
 async fn assert_injected_failures_recorded(echo: &Echo, failed_attempt: u32) {
-    let me = account(&echo, "a").await;
+    let me = account(echo, "a").await;
     let exp = echo.create_experiment(&me, spec(50)).await.unwrap();
     let report = echo
         .start_run(&me, exp.id, RunOptions::default())

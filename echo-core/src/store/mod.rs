@@ -80,6 +80,9 @@ pub struct AnsweredSample {
 }
 
 /// What became of one claimed sample.
+// Nearly every outcome is a success, so boxing the large variant would allocate per
+// sample without saving anything.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SampleOutcome {
     /// Answered: store the answer, mentions and citations; status `succeeded`.
@@ -267,6 +270,17 @@ impl KeysetCursor {
     }
 }
 
+/// Costs are stored as integer nano-USD: exact sums in SQL, and precise enough for the
+/// cheapest calls (a 10-token call to a $0.05/Mtok model is 500 nano-USD).
+pub fn usd_to_nanos(usd: f64) -> i64 {
+    (usd * 1e9).round() as i64
+}
+
+/// The inverse of [`usd_to_nanos`].
+pub fn nanos_to_usd(nanos: i64) -> f64 {
+    nanos as f64 / 1e9
+}
+
 #[cfg(test)]
 mod cursor_tests {
     use super::*;
@@ -293,15 +307,4 @@ mod cursor_tests {
         assert_eq!(m.timestamp_subsec_nanos(), 123_000_000);
         assert_eq!(truncate_to_millis(m), m);
     }
-}
-
-/// Costs are stored as integer nano-USD: exact sums in SQL, and precise enough for the
-/// cheapest calls (a 10-token call to a $0.05/Mtok model is 500 nano-USD).
-pub fn usd_to_nanos(usd: f64) -> i64 {
-    (usd * 1e9).round() as i64
-}
-
-/// The inverse of [`usd_to_nanos`].
-pub fn nanos_to_usd(nanos: i64) -> f64 {
-    nanos as f64 / 1e9
 }

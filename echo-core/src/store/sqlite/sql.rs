@@ -170,6 +170,9 @@ pub(super) fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
     sizes
 }
 
+/// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
+pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +205,3 @@ mod tests {
         assert_eq!(in_list("x IN ", 3), "x IN (?, ?, ?)");
     }
 }
-
-/// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
-pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
