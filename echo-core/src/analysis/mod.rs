@@ -3,6 +3,7 @@
 
 mod catalog;
 mod common_words;
+mod compare;
 mod extractor;
 mod metrics;
 mod stats;
@@ -10,6 +11,7 @@ mod structure;
 mod surface;
 
 pub use catalog::BrandCatalog;
+pub use compare::{ChangeTest, ProportionChange, compare_proportions};
 pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
 pub use stats::{WILSON_Z, proportion, wilson_interval};
