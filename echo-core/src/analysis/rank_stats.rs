@@ -122,8 +122,7 @@ pub fn rank_biased_overlap(a: &[&str], b: &[&str], p: f64) -> Result<f64> {
     let mut seen_short = HashSet::with_capacity(s);
     let mut overlap = 0usize;
     let mut x = Vec::with_capacity(l);
-    for d in 0..l {
-        let item_l = long[d];
+    for (d, &item_l) in long.iter().enumerate() {
         if seen_short.contains(item_l) {
             overlap += 1;
         }
