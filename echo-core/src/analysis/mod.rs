@@ -3,14 +3,20 @@
 
 mod catalog;
 mod common_words;
+mod compare;
 mod extractor;
 mod metrics;
+mod plan;
+mod rank_stats;
 mod stats;
 mod structure;
 mod surface;
 
 pub use catalog::BrandCatalog;
+pub use compare::{ChangeTest, ProportionChange, compare_proportions};
 pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
+pub use plan::{power_two_proportions, samples_for_half_width};
+pub use rank_stats::{kendall_tau_b, rank_biased_overlap};
 pub use stats::{WILSON_Z, proportion, wilson_interval};
 pub use structure::list_item_index;
