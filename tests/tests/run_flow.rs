@@ -386,3 +386,66 @@ async fn costs_are_recorded_per_sample_summed_in_reports_and_estimated_before_ru
     assert_eq!((a.cost.priced_samples, a.cost.unpriced_samples), (20, 0));
     assert_eq!(report.overall.cost.unpriced_samples, 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparing_runs_flags_a_real_change_and_not_noise() {
+    use echo_core::provider::{BrandBehavior, LatencyModel, Simulated, SimulatedConfig};
+    // Two simulated "markets": Globex's visibility moves from 0.4 to 0.7; the others stay.
+    let market = |id: &str, globex: f64| {
+        let mut config = SimulatedConfig::new(id, 77).latency(LatencyModel::zero());
+        for (name, p) in TRUTH {
+            let p = if name == "Globex" { globex } else { p };
+            config = config.brand(BrandBehavior::new(name, p));
+        }
+        Simulated::new(config).unwrap()
+    };
+    let echo = Echo::builder()
+        .provider(market("simulated", 0.4))
+        .provider(market("sim-after", 0.7))
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "a").await;
+    let mut before_spec = spec(200);
+    before_spec.targets = vec![echo_core::model::Target::new("simulated", "m")];
+    before_spec.prompts.truncate(1);
+    let mut after_spec = before_spec.clone();
+    after_spec.targets = vec![echo_core::model::Target::new("sim-after", "m")];
+    let before = echo.create_experiment(&me, before_spec).await.unwrap();
+    let after = echo.create_experiment(&me, after_spec).await.unwrap();
+    let run = |id| {
+        let echo = echo.clone();
+        let me = me.clone();
+        async move {
+            echo.start_run(
+                &me,
+                id,
+                RunOptions {
+                    seed: Some(3),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap()
+        }
+    };
+    let (b, a) = (run(before.id).await, run(after.id).await);
+    let comparison = echo.compare_runs(&me, b.run_id, a.run_id, 0.05).await.unwrap();
+    let overall = |brand: &str| {
+        comparison
+            .changes
+            .iter()
+            .find(|c| c.brand == brand && c.target.is_none())
+            .unwrap()
+    };
+    assert!(overall("Globex").visibility.significant, "{:?}", overall("Globex"));
+    assert!(overall("Globex").visibility.difference > 0.15);
+    assert!(!overall("Acme").visibility.significant, "{:?}", overall("Acme"));
+    // Runs of another account are not found.
+    let other = account(&echo, "b").await;
+    let err = echo.compare_runs(&other, b.run_id, a.run_id, 0.05).await.unwrap_err();
+    assert_eq!(err.kind(), echo_core::ErrorKind::NotFound);
+}

@@ -15,7 +15,8 @@ use crate::model::{Interval, Proportion};
 use crate::{Error, Result};
 
 /// Which test produced [`ProportionChange::p_value`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChangeTest {
     /// Pooled two-proportion z-test (two-sided), used when every expected cell count is ≥ 5.
     TwoProportionZ,
@@ -29,7 +30,7 @@ pub enum ChangeTest {
 /// R. G. Newcombe, "Interval estimation for the difference between independent proportions:
 /// comparison of eleven methods", Statistics in Medicine 17:873–890, 1998) and a two-sided
 /// p-value from [`ChangeTest`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProportionChange {
     pub before: Proportion,
     pub after: Proportion,

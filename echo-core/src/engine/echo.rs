@@ -424,6 +424,22 @@ impl Echo {
         super::report::reanalyze(&*self.inner.store, &run, &extractor, self.now()).await
     }
 
+    /// Compares every brand's visibility between two runs of the principal's account,
+    /// overall and per target present in both: a Newcombe 95% interval for the difference
+    /// and a two-sided test (Fisher's exact test for small counts), flagged significant at
+    /// level `alpha` only when the test says so — never by a fixed threshold.
+    pub async fn compare_runs(
+        &self,
+        principal: &Principal,
+        before: RunId,
+        after: RunId,
+        alpha: f64,
+    ) -> Result<crate::analysis::RunComparison> {
+        let earlier = self.report(principal, before).await?;
+        let later = self.report(principal, after).await?;
+        crate::analysis::compare_reports(&earlier, &later, alpha)
+    }
+
     /// Closes the store's connections. Runs still executing here fail with a storage
     /// error and keep their unfinished samples leased; resume them later.
     pub async fn close(&self) {
