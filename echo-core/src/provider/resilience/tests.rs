@@ -630,8 +630,12 @@ mod logging {
 #[tokio::test(start_paused = true)]
 async fn one_event_per_attempt_without_prompt_or_answer() {
     use tracing::Level;
+    // A scoped (`set_default`) subscriber races with other tests' threads over tracing's
+    // global callsite-interest cache and can miss events; the process-wide default does
+    // not. Only this test installs one, and it keeps only events of its own model.
     let recorder = logging::Recorder::default();
-    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let _ = tracing::subscriber::set_global_default(recorder.clone());
+    const MODEL: &str = "model-logging-test";
 
     let secret_prompt = "PROMPT-SECRET-42 which CRM?";
     let inner = Arc::new(Scripted::new(vec![
@@ -639,17 +643,24 @@ async fn one_event_per_attempt_without_prompt_or_answer() {
         Ok(ChatResponse::text("ANSWER-SECRET-43")),
     ]));
     let answer = wrap(&inner, ResiliencePolicy::default())
-        .complete(&ChatRequest::new("model-a", secret_prompt))
+        .complete(&ChatRequest::new(MODEL, secret_prompt))
         .await
         .unwrap();
     assert_eq!(answer.text, "ANSWER-SECRET-43");
     let quota = Arc::new(Scripted::failing(LlmError::QuotaExhausted("billing".into())));
     wrap(&quota, ResiliencePolicy::default())
-        .complete(&ChatRequest::new("model-a", secret_prompt))
+        .complete(&ChatRequest::new(MODEL, secret_prompt))
         .await
         .unwrap_err();
 
-    let events = recorder.0.lock().unwrap().clone();
+    let events: Vec<_> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.field("model") == Some(MODEL))
+        .cloned()
+        .collect();
     let levels: Vec<_> = events.iter().map(|e| e.level).collect();
     assert_eq!(levels, vec![Level::WARN, Level::DEBUG, Level::WARN]);
     assert_eq!(events[0].field("error_class"), Some("server"));
@@ -660,7 +671,7 @@ async fn one_event_per_attempt_without_prompt_or_answer() {
     assert_eq!(events[2].field("error_class"), Some("quota_exhausted"));
     for e in &events {
         assert_eq!(e.field("provider"), Some("scripted"));
-        assert_eq!(e.field("model"), Some("model-a"));
+        assert_eq!(e.field("model"), Some(MODEL));
         for (_, value) in &e.fields {
             assert!(!value.contains("SECRET"), "logged {value}");
             assert!(!value.contains("billing"), "logged an error message: {value}");
