@@ -27,6 +27,16 @@ fn fast_policy() -> ResiliencePolicy {
         .tokens_per_minute(None)
 }
 
+/// One question, one tracked brand, asked `repeats` times of gpt-4o-mini.
+fn one_question_to_openai(repeats: u32) -> ExperimentSpec {
+    ExperimentSpec {
+        prompts: vec!["q?".into()],
+        brands: vec![BrandSpec::target("Acme")],
+        targets: vec![Target::new("openai", "gpt-4o-mini")],
+        ..common::spec(repeats)
+    }
+}
+
 const BRANDS: [&str; 4] = ["Acme", "Globex", "Initech", "Umbrella"];
 
 /// Answers like OpenAI, failing 10% of calls (429 with Retry-After or 500) from a call
@@ -133,20 +143,11 @@ async fn a_run_against_a_faulty_openai_server_loses_and_doubles_nothing() {
         .unwrap();
     let me = account(&echo, "a").await;
     let spec = ExperimentSpec {
-        name: "mock openai".into(),
         prompts: vec!["best widget vendor?".into()],
-        brands: vec![
-            BrandSpec::target("Acme"),
-            BrandSpec::new("Globex"),
-            BrandSpec::new("Initech"),
-            BrandSpec::new("Umbrella"),
-        ],
         targets: vec![Target::new("openai", "gpt-4o-mini")],
-        repeats: 400,
-        system_prompt: None,
         temperature: Some(0.7),
         max_output_tokens: Some(300),
-        web_search: false,
+        ..common::spec(400)
     };
     let exp = echo.create_experiment(&me, spec).await.unwrap();
     let report = echo
@@ -227,17 +228,7 @@ async fn final_failures_are_not_retried_and_are_recorded_with_their_class() {
         .await
         .unwrap();
     let me = account(&echo, "a").await;
-    let spec = ExperimentSpec {
-        name: "quota".into(),
-        prompts: vec!["q?".into()],
-        brands: vec![BrandSpec::target("Acme")],
-        targets: vec![Target::new("openai", "gpt-4o-mini")],
-        repeats: 5,
-        system_prompt: None,
-        temperature: None,
-        max_output_tokens: None,
-        web_search: false,
-    };
+    let spec = one_question_to_openai(5);
     let exp = echo.create_experiment(&me, spec).await.unwrap();
     let report = echo
         .start_run(&me, exp.id, RunOptions::default())
@@ -283,17 +274,7 @@ async fn server_errors_are_retried_up_to_the_limit_then_the_sample_fails_with_it
         .await
         .unwrap();
     let me = account(&echo, "a").await;
-    let spec = ExperimentSpec {
-        name: "down".into(),
-        prompts: vec!["q?".into()],
-        brands: vec![BrandSpec::target("Acme")],
-        targets: vec![Target::new("openai", "gpt-4o-mini")],
-        repeats: 4,
-        system_prompt: None,
-        temperature: None,
-        max_output_tokens: None,
-        web_search: false,
-    };
+    let spec = one_question_to_openai(4);
     let exp = echo.create_experiment(&me, spec).await.unwrap();
     let report = echo
         .start_run(&me, exp.id, RunOptions::default())
