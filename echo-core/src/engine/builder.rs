@@ -14,6 +14,8 @@ use crate::{Error, Result};
 
 enum StoreChoice {
     Sqlite(SqliteConfig),
+    /// A database URL, resolved to a backend at `build` time.
+    Url(String),
     Custom(Arc<dyn Store>),
 }
 
@@ -71,6 +73,14 @@ impl EchoBuilder {
     /// Stores data in SQLite with full control of the pool.
     pub fn sqlite(mut self, config: SqliteConfig) -> Self {
         self.store = Some(StoreChoice::Sqlite(config));
+        self
+    }
+
+    /// Stores data where a database URL points: `sqlite:///path/to/echo.db` (or
+    /// `sqlite:relative.db`) for a SQLite file, `postgres://user@host:5432/db` (or
+    /// `postgresql://...`) for PostgreSQL. Lets a worker binary take one `--database-url`.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.store = Some(StoreChoice::Url(url.into()));
         self
     }
 
@@ -197,8 +207,28 @@ impl EchoBuilder {
                 }
                 Arc::new(SqliteStore::open(config).await?)
             }
+            StoreChoice::Url(url) => open_url(&url).await?,
             StoreChoice::Custom(store) => store,
         };
         Ok(Echo::from_parts(store, registry, self.clock, self.config, self.pricing))
     }
+}
+
+/// Opens the store a database URL names (see [`EchoBuilder::database_url`]).
+async fn open_url(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(Error::invalid("database_url", "the SQLite URL names no file (sqlite:///path/to/echo.db)"));
+        }
+        return Ok(Arc::new(SqliteStore::open(SqliteConfig::file(path)).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // Filled in by the PostgreSQL backend.
+        return Err(Error::Config("PostgreSQL support is not built yet".into()));
+    }
+    Err(Error::invalid(
+        "database_url",
+        "must start with sqlite: (a SQLite file) or postgres:// (a PostgreSQL server)",
+    ))
 }
