@@ -45,10 +45,13 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
     }
     let echo = builder.build().await.unwrap();
     let account = echo
-        .create_account(NewAccount {
-            name: "bench".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "bench".into(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let me = Principal::host(account.id);

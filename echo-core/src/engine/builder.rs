@@ -162,6 +162,13 @@ impl EchoBuilder {
         self
     }
 
+    /// How often API key uses are written to `last_used_at` (default one minute): each key's
+    /// row is written at most once per interval, never on the request path.
+    pub fn key_usage_flush_interval(mut self, interval: Duration) -> Self {
+        self.config.key_usage_flush = interval;
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -219,7 +226,10 @@ async fn open_url(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(rest) = url.strip_prefix("sqlite:") {
         let path = rest.strip_prefix("//").unwrap_or(rest);
         if path.is_empty() {
-            return Err(Error::invalid("database_url", "the SQLite URL names no file (sqlite:///path/to/echo.db)"));
+            return Err(Error::invalid(
+                "database_url",
+                "the SQLite URL names no file (sqlite:///path/to/echo.db)",
+            ));
         }
         return Ok(Arc::new(SqliteStore::open(SqliteConfig::file(path)).await?));
     }

@@ -14,6 +14,7 @@ mod echo;
 mod estimate;
 mod executor;
 mod handle;
+mod keys;
 mod progress;
 mod providers;
 mod report;

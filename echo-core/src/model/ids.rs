@@ -73,3 +73,7 @@ id_type!(
     /// Identifies a [`Sample`](super::Sample).
     SampleId, "sample"
 );
+id_type!(
+    /// Identifies an [`ApiKey`](crate::auth::ApiKey).
+    ApiKeyId, "api_key"
+);

@@ -14,6 +14,7 @@
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
 
 pub mod conformance;
+mod keys;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -202,7 +204,7 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + std::fmt::Debug {
+pub trait Store: AccountStore + ExperimentStore + RunStore + KeyStore + std::fmt::Debug {
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
     /// Closes the pool, waiting for connections to be returned.

@@ -10,11 +10,13 @@
 mod accounts;
 mod experiments;
 mod fixtures;
+mod keys;
 mod queue;
 mod runs;
 
 pub use accounts::accounts_round_trip;
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
+pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
@@ -48,4 +50,8 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    api_key_round_trip(store).await;
+    api_key_listing_and_isolation(store).await;
+    api_key_revocation(store).await;
+    api_key_touch(store).await;
 }

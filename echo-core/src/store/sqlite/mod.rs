@@ -13,6 +13,7 @@
 mod accounts;
 mod convert;
 mod experiments;
+mod keys;
 mod queue;
 mod rows;
 mod runs;

@@ -173,6 +173,34 @@ pub(super) fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
 /// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
 pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
 
+/// Columns of an API key row, in the order `keys::api_key` reads them.
+pub const API_KEY_COLUMNS: &str =
+    "id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Authentication's one lookup. `?1` the SHA-256 of the presented key. Index: the UNIQUE
+/// constraint's `sqlite_autoindex_api_keys_2` (equality, at most one row; `_1` is the
+/// primary key).
+pub const FIND_API_KEY_BY_HASH: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = ?1";
+
+/// One keyset page of an account's keys, newest first. `?1` account, `(?2, ?3)` cursor,
+/// `?4` limit. Index: `api_keys_by_account`, no sort step.
+pub const LIST_API_KEYS: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys \
+     WHERE account_id = ?1 AND (created_at, id) < (?2, ?3) \
+     ORDER BY created_at DESC, id DESC LIMIT ?4";
+
+/// Revokes one key of an account; a second revocation keeps the first instant.
+/// `?1` account, `?2` key id, `?3` now. Index: primary key (`sqlite_autoindex_api_keys_1`).
+pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3) \
+     WHERE id = ?2 AND account_id = ?1 \
+     RETURNING id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Moves one key's `last_used_at` forward. `?1` account, `?2` key id, `?3` instant.
+/// Index: primary key (`sqlite_autoindex_api_keys_1`).
+pub const TOUCH_API_KEY: &str = "UPDATE api_keys SET last_used_at = ?3 \
+     WHERE id = ?2 AND account_id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
