@@ -49,6 +49,32 @@ impl Scope {
     }
 }
 
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = Error;
+
+    /// Parses a wire name (`experiments:read`, ...), e.g. from a host's create-key request.
+    fn from_str(s: &str) -> Result<Self> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s.trim())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "scope",
+                    format!(
+                        "{s:?} is not a scope; expected one of {}",
+                        Scope::ALL.map(Scope::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
 /// How the principal was established.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,6 +248,15 @@ mod tests {
         assert!(err.to_string().contains("runs:write"));
         let admin = Principal::with_scopes(AccountId::new(), [Scope::Admin], Actor::Host);
         assert!(admin.require(Scope::RunsWrite).is_ok());
+    }
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
+            assert_eq!(serde_json::to_string(&scope).unwrap(), format!("\"{scope}\""));
+        }
+        assert_eq!("runs:read".parse::<Scope>().unwrap_err().field(), Some("scope"));
     }
 
     #[test]
