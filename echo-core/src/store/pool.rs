@@ -7,8 +7,10 @@
 //! moment: no idle connection and no room to open one. Such an acquisition waits in sqlx's
 //! queue until another caller returns a connection (or `acquire_timeout` passes). The check
 //! and the acquisition are two steps, so a connection returned in between makes a counted
-//! wait a very short one; the count is exact otherwise. Acquisitions that merely open a
-//! new connection (the pool below its maximum) are not waits.
+//! wait a very short one; the count is exact otherwise. (sqlx returns a dropped connection
+//! to the pool in a task of its own; an acquisition in that instant does wait for it, and
+//! is counted.) Acquisitions that merely open a new connection (the pool below its
+//! maximum) are not waits.
 //!
 //! `&MeteredPool` is an [`sqlx::Executor`] like `&Pool`, and has `begin` / `begin_with`, so
 //! store code uses it exactly like a pool; every statement and transaction is counted.
@@ -169,5 +171,80 @@ where
     fn describe<'e, 'q: 'e>(self, sql: &'q str) -> BoxFuture<'e, Result<Describe<DB>, sqlx::Error>> {
         let pool = self.clone();
         Box::pin(async move { pool.acquire().await?.describe(sql).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    use super::*;
+
+    /// Waits until the pool has `idle` idle connections (a dropped connection goes back to
+    /// the pool in a task of its own; an acquisition before that really does wait for it).
+    async fn settle(pool: &MeteredPool<sqlx::Sqlite>, idle: u32) {
+        for _ in 0..200 {
+            if pool.stats().idle == idle {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the pool never had {idle} idle connections: {:?}", pool.stats());
+    }
+
+    async fn one_connection_pool() -> MeteredPool<sqlx::Sqlite> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("pool");
+        MeteredPool::new(pool)
+    }
+
+    #[tokio::test]
+    async fn an_acquisition_of_an_exhausted_pool_counts_as_a_wait() {
+        let pool = one_connection_pool().await;
+        sqlx::query("SELECT 1").execute(&pool).await.expect("warm up");
+        settle(&pool, 1).await;
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.size, stats.idle, stats.in_use, stats.waits),
+            (1, 1, 0, 0),
+            "{stats:?}"
+        );
+
+        let held = pool.acquire().await.expect("take the only connection");
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.in_use, stats.idle, stats.waits),
+            (1, 0, 0),
+            "an idle connection was there"
+        );
+
+        let waiter = {
+            let pool = pool.clone();
+            tokio::spawn(async move { sqlx::query("SELECT 2").execute(&pool).await.map(|_| ()) })
+        };
+        // The waiter counts itself as soon as it asks; give it the chance to ask.
+        for _ in 0..100 {
+            if pool.stats().waits == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pool.stats().waits, 1, "the pool was exhausted when it asked");
+        drop(held);
+        waiter
+            .await
+            .expect("join")
+            .expect("the waiter ran once the connection came back");
+        settle(&pool, 1).await;
+
+        let mut tx = pool.begin().await.expect("begin");
+        sqlx::query("SELECT 3").execute(&mut *tx).await.expect("in tx");
+        tx.commit().await.expect("commit");
+        assert_eq!(pool.stats().waits, 1, "uncontended acquisitions are not waits");
     }
 }

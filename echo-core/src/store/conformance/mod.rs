@@ -8,12 +8,14 @@
 //! backend keeps), never the wall clock.
 
 mod accounts;
+mod dashboard;
 mod experiments;
 mod fixtures;
 mod queue;
 mod runs;
 
 pub use accounts::accounts_round_trip;
+pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
@@ -48,4 +50,6 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    dashboard_aggregates_an_account(store).await;
+    pool_stats_are_consistent(store).await;
 }
