@@ -74,10 +74,13 @@ fn skip_or_panic(test: &str, url: &str, error: &str) -> Option<TestDb> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("PostgreSQL not reachable at {url} under CI=true: {error}");
     }
-    eprintln!(
+    // Written to the process's stderr directly: the test harness captures `eprintln!` of
+    // passing tests, and a skip must be seen.
+    let notice = format!(
         "\n*** SKIPPED: PostgreSQL not reachable at {url} ({error}); test {test} did not run. \
          Start a server or set ECHO_TEST_PG_URL. ***\n"
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
     None
 }
 
