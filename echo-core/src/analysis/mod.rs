@@ -9,6 +9,7 @@ mod metrics;
 mod plan;
 mod rank_stats;
 mod report_compare;
+pub mod sequential;
 mod stats;
 mod structure;
 mod surface;

@@ -15,8 +15,13 @@ const MAX_PLANNED_SAMPLES: u64 = 1 << 40;
 /// The half-width of the Wilson 95% interval at an estimated rate `rate` (real-valued
 /// successes `rate·n`) after `n` trials.
 fn wilson_half_width(rate: f64, n: f64) -> f64 {
-    let z2 = WILSON_Z * WILSON_Z;
-    WILSON_Z * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n)
+    wilson_half_width_z(rate, n, WILSON_Z)
+}
+
+/// The same with normal quantile `z`.
+fn wilson_half_width_z(rate: f64, n: f64, z: f64) -> f64 {
+    let z2 = z * z;
+    z * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n)
 }
 
 /// The smallest number of samples n ≥ 1 whose Wilson score 95% interval (E. B. Wilson,
@@ -31,20 +36,25 @@ fn wilson_half_width(rate: f64, n: f64) -> f64 {
 /// Errors: `half_width` outside (0, 0.5]; `expected_rate` outside [0, 1]; a half-width so
 /// small that more than 2⁴⁰ samples would be needed.
 pub fn samples_for_half_width(half_width: f64, expected_rate: Option<f64>) -> Result<u64> {
+    samples_for_half_width_z(half_width, expected_rate.unwrap_or(0.5), WILSON_Z)
+}
+
+/// [`samples_for_half_width`] for a Wilson interval with normal quantile `z` (another
+/// confidence level), at rate `rate`.
+pub(crate) fn samples_for_half_width_z(half_width: f64, rate: f64, z: f64) -> Result<u64> {
     if !(half_width > 0.0 && half_width <= 0.5) {
         return Err(Error::invalid(
             "half_width",
             format!("must be in (0, 0.5] as a proportion (0.05 for ±5 points), got {half_width}"),
         ));
     }
-    let rate = expected_rate.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&rate) {
         return Err(Error::invalid(
             "expected_rate",
             format!("must be a proportion in [0, 1] (0.3 for 30%), got {rate}"),
         ));
     }
-    let fits = |n: u64| wilson_half_width(rate, n as f64) <= half_width;
+    let fits = |n: u64| wilson_half_width_z(rate, n as f64, z) <= half_width;
     // Invariant: !fits(lo) (or lo = 0, treated as not fitting), fits(hi).
     let mut hi = 1u64;
     while !fits(hi) {
