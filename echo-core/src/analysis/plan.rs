@@ -14,6 +14,7 @@ const MAX_PLANNED_SAMPLES: u64 = 1 << 40;
 
 /// The half-width of the Wilson 95% interval at an estimated rate `rate` (real-valued
 /// successes `rate·n`) after `n` trials.
+#[cfg(test)]
 fn wilson_half_width(rate: f64, n: f64) -> f64 {
     wilson_half_width_z(rate, n, WILSON_Z)
 }

@@ -154,15 +154,16 @@ impl StoppingRule {
                 widest_half_width: widest,
             };
         }
+        // The answers needed grow with p̂(1 − p̂), so the brand closest to ½ decides.
         let needed = if n == 0 {
             self.samples_at_rate(0.5)
         } else {
             counts
                 .brands
                 .iter()
-                .map(|&s| self.samples_at_rate(s.min(n) as f64 / n as f64))
-                .max()
-                .unwrap_or(0)
+                .map(|&s| s.min(n) as f64 / n as f64)
+                .min_by(|a, b| (a - 0.5).abs().total_cmp(&(b - 0.5).abs()))
+                .map_or(0, |rate| self.samples_at_rate(rate))
         };
         let target = needed.max(self.goal.min_samples).min(self.goal.max_samples);
         Decision::Continue {
