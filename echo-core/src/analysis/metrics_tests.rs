@@ -399,3 +399,28 @@ fn costs_add_up_and_unpriced_answers_are_counted_apart() {
         (3, 1)
     );
 }
+
+#[test]
+fn clustered_intervals_on_multi_prompt_rollups_only() {
+    let r = fixture();
+    assert!(
+        r.cells
+            .iter()
+            .flat_map(|c| &c.brands)
+            .all(|b| b.visibility_clustered.is_none())
+    );
+    // T1: Acme in 1 of 2 answers to p0 and 0 of 1 to p1.
+    let t1 = &r.by_target[0];
+    assert_eq!(
+        t1.brand("Acme").unwrap().visibility_clustered,
+        super::super::clustered_interval(&[(1, 2), (0, 1)])
+    );
+    assert!(t1.brand("Acme").unwrap().visibility_clustered.is_some());
+    // T2 has answers to p0 only: one cluster, nothing to estimate between-prompt variation from.
+    assert!(r.by_target[1].brands.iter().all(|b| b.visibility_clustered.is_none()));
+    // Overall clusters by prompt across targets: p0 = 2 of 3 answers (T1 1/2, T2 1/1), p1 = 0 of 1.
+    assert_eq!(
+        r.overall.brand("Acme").unwrap().visibility_clustered,
+        super::super::clustered_interval(&[(2, 3), (0, 1)])
+    );
+}

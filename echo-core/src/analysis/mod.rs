@@ -2,6 +2,7 @@
 //! structure (lists, rank) and metrics with confidence intervals.
 
 mod catalog;
+mod cluster;
 mod common_words;
 mod compare;
 mod extractor;
@@ -12,9 +13,11 @@ mod report_compare;
 pub mod sequential;
 mod stats;
 mod structure;
+mod student_t;
 mod surface;
 
 pub use catalog::BrandCatalog;
+pub use cluster::clustered_interval;
 pub use compare::{ChangeTest, ProportionChange, compare_proportions};
 pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
