@@ -21,7 +21,7 @@ pub use cluster::clustered_interval;
 pub use compare::{ChangeTest, ProportionChange, compare_proportions};
 pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
-pub use plan::{power_two_proportions, samples_for_half_width};
+pub use plan::{power_two_proportions, samples_for_change, samples_for_half_width};
 pub use rank_stats::{kendall_tau_b, rank_biased_overlap};
 pub use report_compare::{BrandChange, RunComparison, compare_reports};
 pub use stats::{WILSON_Z, proportion, wilson_interval};

@@ -119,6 +119,49 @@ pub fn power_two_proportions(p1: f64, p2: f64, n_per_group: u64, alpha: f64) -> 
     Ok(power.clamp(0.0, 1.0))
 }
 
+/// The smallest number of samples per run (per group) at which the change test detects a
+/// change of visibility from `p1` to `p2` with probability ≥ `power` at level `alpha`, by
+/// [`power_two_proportions`] (increasing in n, so found by doubling then bisection).
+///
+/// 356 per run detect 30% → 40% with 80% power at α = 0.05. The actual test (Fisher's exact
+/// test for small counts, and requiring the Newcombe interval to exclude 0) is slightly
+/// more conservative than the z-test approximation; `docs/metrics.md` reports simulated power.
+///
+/// Errors: the arguments of [`power_two_proportions`]; `p1` = `p2` (no change to detect);
+/// `power` outside (`alpha`, 1); more than 2⁴⁰ samples needed.
+pub fn samples_for_change(p1: f64, p2: f64, alpha: f64, power: f64) -> Result<u64> {
+    power_two_proportions(p1, p2, 1, alpha)?;
+    if p1 == p2 {
+        return Err(Error::invalid(
+            "p2",
+            "equals p1: there is no change to detect; pass the smallest change worth detecting",
+        ));
+    }
+    if !(power > alpha && power < 1.0) {
+        return Err(Error::invalid(
+            "power",
+            format!("must be between alpha and 1 (0.8 is usual), got {power}"),
+        ));
+    }
+    let fits = |n: u64| power_two_proportions(p1, p2, n, alpha).is_ok_and(|pw| pw >= power);
+    let mut hi = 1u64;
+    while !fits(hi) {
+        if hi >= MAX_PLANNED_SAMPLES {
+            return Err(Error::invalid(
+                "p2",
+                format!("detecting {p1} → {p2} would need more than {MAX_PLANNED_SAMPLES} samples per run"),
+            ));
+        }
+        hi *= 2;
+    }
+    let mut lo = hi / 2;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) { hi = mid } else { lo = mid }
+    }
+    Ok(hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +235,15 @@ mod tests {
         assert!(power_two_proportions(0.3, 0.4, 0, 0.05).is_err());
         assert!(power_two_proportions(1.3, 0.4, 10, 0.05).is_err());
         assert!(power_two_proportions(0.3, 0.4, 10, 1.0).is_err());
+    }
+
+    #[test]
+    fn samples_for_a_ten_point_change() {
+        // power(0.3, 0.4, 356) = 0.80008 (above); 355 falls just short.
+        assert_eq!(samples_for_change(0.3, 0.4, 0.05, 0.8).unwrap(), 356);
+        assert!(power_two_proportions(0.3, 0.4, 355, 0.05).unwrap() < 0.8);
+        assert!(samples_for_change(0.3, 0.3, 0.05, 0.8).is_err());
+        assert!(samples_for_change(0.3, 0.4, 0.05, 1.0).is_err());
+        assert!(samples_for_change(0.3, 0.4, 0.05, 0.01).is_err());
     }
 }
