@@ -159,19 +159,10 @@ impl Tally {
     }
 
     fn add_mentions(&mut self, mentions: &[Mention], catalog: &BrandCatalog) {
-        // Catalog brands named in this answer, one entry per brand, in order of appearance.
-        let mut named: Vec<(usize, &Mention)> = Vec::with_capacity(mentions.len());
-        for m in mentions {
-            if let Some(i) = catalog.index_of(&m.brand) {
-                if !named.iter().any(|(j, _)| *j == i) {
-                    named.push((i, m));
-                }
-            }
-        }
+        let named = catalog_ranking(mentions, catalog);
         if named.is_empty() {
             return;
         }
-        named.sort_by_key(|(_, m)| (m.rank, m.offset));
         self.answers_naming_any += 1;
         for (position, (i, m)) in named.into_iter().enumerate() {
             let rank = position as u64 + 1;
@@ -292,6 +283,22 @@ impl Tally {
             },
         }
     }
+}
+
+/// The catalog brands named in one answer, one entry per brand (catalog index, first
+/// mention), in order of first appearance: position + 1 is the brand's rank among the
+/// catalog's brands. Mentions of brands outside the catalog are dropped.
+pub(crate) fn catalog_ranking<'m>(mentions: &'m [Mention], catalog: &BrandCatalog) -> Vec<(usize, &'m Mention)> {
+    let mut named: Vec<(usize, &Mention)> = Vec::with_capacity(mentions.len());
+    for m in mentions {
+        if let Some(i) = catalog.index_of(&m.brand) {
+            if !named.iter().any(|(j, _)| *j == i) {
+                named.push((i, m));
+            }
+        }
+    }
+    named.sort_by_key(|(_, m)| (m.rank, m.offset));
+    named
 }
 
 /// `part / whole`, 0 when `whole` is 0 (nothing to share).

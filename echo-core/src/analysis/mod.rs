@@ -15,6 +15,7 @@ mod stats;
 mod structure;
 mod student_t;
 mod surface;
+mod top_k;
 
 pub use catalog::BrandCatalog;
 pub use cluster::clustered_interval;
@@ -23,6 +24,7 @@ pub use extractor::{DictionaryExtractor, Extractor};
 pub use metrics::build_report;
 pub use plan::{power_two_proportions, samples_for_change, samples_for_half_width};
 pub use rank_stats::{kendall_tau_b, rank_biased_overlap};
-pub use report_compare::{BrandChange, RunComparison, compare_reports};
+pub use report_compare::{BrandChange, RANK_STABILITY_RBO_P, RankStability, RunComparison, compare_reports};
 pub use stats::{WILSON_Z, proportion, wilson_interval};
 pub use structure::list_item_index;
+pub use top_k::{RankDistribution, rank_distributions};
