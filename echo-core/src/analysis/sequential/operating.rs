@@ -28,16 +28,18 @@ pub struct OperatingPoint {
     pub max_reached: f64,
 }
 
-/// Above this `max_samples` the exact computation (quadratic in the stopping time) is
-/// refused; use a smaller maximum or simulate.
-const MAX_EXACT_SAMPLES: u64 = 50_000;
+/// The most (answers, successes) states the exact computation tabulates (about 100 MB):
+/// the table grows with the square of the latest possible stop, so goals that can run past
+/// ~2,800 answers (±1.8 points at 95%) are refused; simulate those instead.
+const MAX_TABLE_STATES: u64 = 4_000_000;
 
 /// Exact operating characteristics of `rule` for a single tracked brand at each true rate in
 /// `rates`, with looks at `min_samples`, then every `look_every` answers, and at
 /// `max_samples`.
 ///
 /// Paths still running with probability below 1e-15 are dropped (coverage is exact to that).
-/// Errors: `look_every` = 0, a rate outside [0, 1], `max_samples` above 50,000.
+/// Errors: `look_every` = 0, a rate outside [0, 1], a rule that can run so long the table
+/// of its states would exceed 4 million entries (`goal.max_samples`).
 pub fn operating_characteristics(rule: &StoppingRule, rates: &[f64], look_every: u64) -> Result<Vec<OperatingPoint>> {
     if look_every == 0 {
         return Err(Error::invalid(
@@ -53,18 +55,50 @@ pub fn operating_characteristics(rule: &StoppingRule, rates: &[f64], look_every:
             ));
         }
     }
-    let goal = rule.goal();
-    if goal.max_samples > MAX_EXACT_SAMPLES {
-        return Err(Error::invalid(
-            "goal.max_samples",
-            format!(
-                "{} is above {MAX_EXACT_SAMPLES}, too many for the exact computation; lower it",
-                goal.max_samples
-            ),
-        ));
+    // Every outcome stops by the first n where the widest case, p̂ = ½, does (or at the
+    // maximum): refuse up front when the table up to there would be too large.
+    let latest = latest_stop(rule);
+    if latest * (latest + 3) / 2 > MAX_TABLE_STATES {
+        return Err(too_long(latest));
     }
-    let table = StopTable::new(rule, look_every);
-    Ok(rates.iter().map(|&p| table.evaluate(p, goal.max_samples)).collect())
+    let table = StopTable::new(rule, look_every)?;
+    Ok(rates
+        .iter()
+        .map(|&p| table.evaluate(p, rule.goal().max_samples))
+        .collect())
+}
+
+fn too_long(n: u64) -> Error {
+    Error::invalid(
+        "goal.max_samples",
+        format!(
+            "the rule can run to {n} answers, too long for the exact computation; lower max_samples \
+             (or widen the goal) or simulate"
+        ),
+    )
+}
+
+/// The answers by which the rule stops when the observed rate is ½ (the widest interval):
+/// doubling then bisection over n, capped at `max_samples`.
+fn latest_stop(rule: &StoppingRule) -> u64 {
+    let max = rule.goal().max_samples;
+    let stops = |n: u64| {
+        n >= max
+            || rule.should_stop(&TargetCounts {
+                answered: n,
+                brands: vec![n / 2, n.div_ceil(2)],
+            })
+    };
+    let mut hi = rule.goal().min_samples.max(1);
+    while !stops(hi) {
+        hi = (hi * 2).min(max);
+    }
+    let mut lo = hi / 2;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if stops(mid) { hi = mid } else { lo = mid }
+    }
+    hi
 }
 
 /// For each look n (index n), the interval reported at each s where the rule stops.
@@ -73,11 +107,16 @@ struct StopTable {
 }
 
 impl StopTable {
-    fn new(rule: &StoppingRule, look_every: u64) -> Self {
+    fn new(rule: &StoppingRule, look_every: u64) -> Result<Self> {
         let goal = rule.goal();
         let mut looks = Vec::new();
         looks.push(None);
+        let mut states = 0u64;
         for n in 1..=goal.max_samples {
+            states += n + 1;
+            if states > MAX_TABLE_STATES {
+                return Err(too_long(n));
+            }
             let is_look = n == goal.max_samples || (n >= goal.min_samples && (n - goal.min_samples) % look_every == 0);
             if !is_look {
                 looks.push(None);
@@ -98,7 +137,7 @@ impl StopTable {
                 break;
             }
         }
-        Self { looks }
+        Ok(Self { looks })
     }
 
     fn evaluate(&self, p: f64, max_samples: u64) -> OperatingPoint {
@@ -221,5 +260,9 @@ mod tests {
         let rule = StoppingRule::new(AdaptiveGoal::new(0.1).unwrap()).unwrap();
         assert!(operating_characteristics(&rule, &[0.5], 0).is_err());
         assert!(operating_characteristics(&rule, &[1.5], 1).is_err());
+        // ±0.5 points can run to 38,000 answers: refused rather than tabulated.
+        let long = StoppingRule::new(AdaptiveGoal::new(0.005).unwrap()).unwrap();
+        let err = operating_characteristics(&long, &[0.5], 1).unwrap_err();
+        assert_eq!(err.field(), Some("goal.max_samples"));
     }
 }
