@@ -28,6 +28,6 @@ mod operating;
 mod rule;
 
 pub use confidence_sequence::beta_binomial_confidence_sequence;
-pub use goal::{AdaptiveGoal, SequentialMethod};
+pub use goal::{AdaptiveGoal, DEFAULT_MIN_SAMPLES, SequentialMethod};
 pub use operating::{OperatingPoint, operating_characteristics};
 pub use rule::{Decision, StopReason, StoppingRule, TargetCounts};
