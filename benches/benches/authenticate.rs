@@ -20,16 +20,15 @@
 //!
 //! Environment: `ECHO_BENCH_AUTH_SIZES` (default `1000,10000,1000000`),
 //! `ECHO_BENCH_AUTH_CALLS` (timed calls per size, default 20000),
-//! `ECHO_BENCH_PG_URL` (also run on PostgreSQL; see [`postgres_backend`]).
+//! `ECHO_BENCH_PG_URL` (the PostgreSQL server for the same measurement in a database of its
+//! own; see [`postgres_backend`]).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use echo_core::auth::{ApiKey, KeyEnvironment, Principal, Scope, key_format};
 use echo_core::engine::Echo;
 use echo_core::model::{AccountId, ApiKeyId, NewAccount};
-use echo_core::store::{ApiKeyRecord, SqliteConfig, SqliteStore, Store};
-use futures::StreamExt;
+use echo_core::store::{ApiKeyRecord, SqliteConfig, SqliteStore};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use secrecy::ExposeSecret;
@@ -97,32 +96,12 @@ impl std::fmt::Display for Stats {
     }
 }
 
-/// How a backend gets keys in quickly. The default goes through `KeyStore::insert_api_key`
-/// (any backend, one statement per key, 16 in flight); SQLite overrides it with multi-row
-/// INSERTs in one transaction per chunk.
+/// How a backend gets keys in quickly: bulk SQL of its own (`KeyStore::insert_api_key`
+/// would work for any backend but takes minutes for 1M keys). A new backend plugs in with
+/// its `Echo` and a `Seeder`.
 #[async_trait::async_trait]
 trait Seeder: Send + Sync {
     async fn insert(&self, records: &[ApiKeyRecord]);
-}
-
-/// Any backend, through the store trait.
-struct ThroughStore(Arc<dyn Store>);
-
-#[async_trait::async_trait]
-impl Seeder for ThroughStore {
-    async fn insert(&self, records: &[ApiKeyRecord]) {
-        let results: Vec<echo_core::Result<()>> = futures::stream::iter(records.iter().cloned())
-            .map(|r| {
-                let store = self.0.clone();
-                async move { store.insert_api_key(&r).await }
-            })
-            .buffer_unordered(16)
-            .collect()
-            .await;
-        for r in results {
-            r.expect("insert key");
-        }
-    }
 }
 
 /// SQLite: multi-row INSERTs (500 rows = 5,000 parameters per statement) in one transaction.
@@ -284,20 +263,100 @@ async fn sqlite_backend(dir: &std::path::Path) -> Backend {
     Backend::new("sqlite file", echo, Box::new(SqliteBulk(seeding.pool().clone()))).await
 }
 
-/// PostgreSQL hook: when `ECHO_BENCH_PG_URL` is set and the build's `EchoBuilder::database_url`
-/// opens PostgreSQL, the same measurement runs there, seeding through the store trait (a
-/// COPY-based `Seeder` would be faster for 1M keys). Until the PostgreSQL store lands, the
-/// builder refuses postgres:// URLs and this prints why it was skipped.
-async fn postgres_backend() -> Option<Backend> {
-    let url = std::env::var("ECHO_BENCH_PG_URL").ok()?;
-    match Echo::builder().database_url(&url).build().await {
-        Ok(echo) => {
-            let store = echo.store().clone();
-            Some(Backend::new("postgresql", echo, Box::new(ThroughStore(store))).await)
-        }
+/// PostgreSQL over loopback, in a database of its own (`echo_bench_<uuid>`, created on the
+/// server `ECHO_BENCH_PG_URL` names — default `ECHO_TEST_PG_URL`, then
+/// `postgres://postgres@127.0.0.1:5432/postgres` — and dropped afterwards). Skipped, saying
+/// so, when no server answers. Seeded with UNNEST inserts of 10,000 rows.
+async fn postgres_backend() -> Option<(Backend, PgDatabase)> {
+    let base = std::env::var("ECHO_BENCH_PG_URL")
+        .or_else(|_| std::env::var("ECHO_TEST_PG_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let database = match PgDatabase::create(&base).await {
+        Ok(db) => db,
         Err(e) => {
-            println!("  [postgresql] SKIPPED: {e}");
-            None
+            println!("  [postgresql] SKIPPED: PostgreSQL not reachable at {base}: {e}");
+            return None;
+        }
+    };
+    let echo = Echo::builder()
+        .database_url(&database.url)
+        .build()
+        .await
+        .expect("open echo on PostgreSQL");
+    let seeding = sqlx::PgPool::connect(&database.url).await.expect("seeding pool");
+    Some((
+        Backend::new("postgresql", echo, Box::new(PgBulk(seeding))).await,
+        database,
+    ))
+}
+
+/// A uniquely named database, dropped by [`PgDatabase::drop_now`].
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> Result<Self, sqlx::Error> {
+        use sqlx::Connection;
+        let name = format!("echo_bench_{}", uuid_simple());
+        let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await?;
+        let (head, _) = admin_url.rsplit_once('/').expect("a URL with a database path");
+        Ok(Self {
+            admin_url: admin_url.to_string(),
+            url: format!("{head}/{name}"),
+            name,
+        })
+    }
+
+    async fn drop_now(self) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("admin connection");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute(&mut admin)
+            .await
+            .expect("drop bench database");
+    }
+}
+
+fn uuid_simple() -> String {
+    let mut rng = rand::rng();
+    (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}
+
+/// PostgreSQL: one INSERT ... SELECT FROM UNNEST per 10,000 rows.
+struct PgBulk(sqlx::PgPool);
+
+#[async_trait::async_trait]
+impl Seeder for PgBulk {
+    async fn insert(&self, records: &[ApiKeyRecord]) {
+        for chunk in records.chunks(10_000) {
+            let ids: Vec<uuid::Uuid> = chunk.iter().map(|r| r.key.id.0).collect();
+            let accounts: Vec<uuid::Uuid> = chunk.iter().map(|r| r.key.account_id.0).collect();
+            let hashes: Vec<Vec<u8>> = chunk.iter().map(|r| r.key_hash.as_bytes().to_vec()).collect();
+            let prefixes: Vec<String> = chunk.iter().map(|r| r.key.display_prefix.clone()).collect();
+            let created: Vec<i64> = chunk.iter().map(|r| r.key.created_at.timestamp_millis()).collect();
+            sqlx::query(
+                "INSERT INTO api_keys (id, account_id, key_hash, prefix, name, scopes, created_at) \
+                 SELECT id, account_id, key_hash, prefix, 'bench', '{experiments:read}', created_at \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::bytea[], $4::text[], $5::bigint[]) \
+                   AS u(id, account_id, key_hash, prefix, created_at)",
+            )
+            .bind(&ids)
+            .bind(&accounts)
+            .bind(&hashes)
+            .bind(&prefixes)
+            .bind(&created)
+            .execute(&self.0)
+            .await
+            .expect("bulk insert");
         }
     }
 }
@@ -396,8 +455,10 @@ async fn run() {
 
     println!("authenticate benchmark: sizes {sizes:?}, {calls} timed calls per size (4 known : 1 unknown)");
     let mut backends = vec![sqlite_backend(dir.path()).await];
-    if let Some(pg) = postgres_backend().await {
-        backends.push(pg);
+    let mut pg_database = None;
+    if let Some((backend, database)) = postgres_backend().await {
+        backends.push(backend);
+        pg_database = Some(database);
     }
     let mut echo_rows = Vec::new();
     for backend in &mut backends {
@@ -409,6 +470,9 @@ async fn run() {
             echo_rows.push((backend.name.clone(), size, known, unknown));
         }
         backend.echo.close().await;
+    }
+    if let Some(database) = pg_database {
+        database.drop_now().await;
     }
 
     // Baseline.

@@ -65,6 +65,8 @@ conformance_tests!(
     sample_counts_by_status,
     load_samples_contents_and_order,
     delete_experiment_cascades_and_conflicts,
+    dashboard_aggregates_an_account,
+    pool_stats_are_consistent,
     api_key_round_trip,
     api_key_listing_and_isolation,
     api_key_revocation,

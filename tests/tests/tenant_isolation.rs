@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use echo_core::analysis::PlanRequest;
 use echo_core::auth::{Actor, NewApiKey, Principal, Scope};
 use echo_core::engine::{Echo, RunOptions};
 use echo_core::model::{ApiKeyId, ExperimentId, NewAccount, PageRequest, RunId};
@@ -104,6 +105,21 @@ fn operations(echo: &Echo, t: Targets) -> Vec<Operation> {
         )),
         op!("compare_runs", Scope::ExperimentsRead, |echo, p, t| done(
             echo.compare_runs(&p, t.run, t.other_run, 0.05).await
+        )),
+        op!("plan", Scope::ExperimentsRead, |echo, p, t| done(
+            echo.plan(
+                &p,
+                t.experiment,
+                PlanRequest {
+                    half_width: 0.05,
+                    expected_rate: None,
+                    scope: Default::default(),
+                }
+            )
+            .await
+        )),
+        op!("visibility_series", Scope::ExperimentsRead, |echo, p, t| done(
+            echo.visibility_series(&p, t.experiment, 10).await
         )),
         op!("create_experiment", Scope::ExperimentsWrite, |echo, p, t| {
             let _ = t;

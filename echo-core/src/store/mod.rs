@@ -1,7 +1,7 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`]) that every backend implements; [`Store`] is all of them. Every method
+//! [`RunStore`], [`DashboardStore`]) that every backend implements; [`Store`] is all of them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -12,9 +12,13 @@
 //! idempotent on `(run, target, prompt_index, repeat_index)`.
 //!
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
+//! Backends: [`sqlite`] (embedded, the default) and [`postgres`] (many worker processes).
 
 pub mod conformance;
+pub mod dashboard;
 mod keys;
+pub mod pool;
+pub mod postgres;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -27,7 +31,10 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
+pub use pool::PoolStats;
+pub use postgres::{PgConfig, PgStore};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -204,9 +211,12 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + KeyStore + std::fmt::Debug {
+pub trait Store: AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + std::fmt::Debug {
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+    /// The connection pool's size, idle and busy connections, and how many acquisitions had
+    /// to wait for a connection (see [`PoolStats`]).
+    fn pool_stats(&self) -> PoolStats;
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
 }

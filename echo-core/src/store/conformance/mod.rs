@@ -8,6 +8,7 @@
 //! backend keeps), never the wall clock.
 
 mod accounts;
+mod dashboard;
 mod experiments;
 mod fixtures;
 mod keys;
@@ -15,6 +16,7 @@ mod queue;
 mod runs;
 
 pub use accounts::accounts_round_trip;
+pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use queue::{
@@ -50,6 +52,8 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    dashboard_aggregates_an_account(store).await;
+    pool_stats_are_consistent(store).await;
     api_key_round_trip(store).await;
     api_key_listing_and_isolation(store).await;
     api_key_revocation(store).await;
