@@ -18,6 +18,7 @@ pub mod conformance;
 pub mod dashboard;
 pub mod pool;
 pub mod postgres;
+pub(crate) mod rollup;
 pub mod sqlite;
 
 use std::time::Duration;
