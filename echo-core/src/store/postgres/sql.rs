@@ -5,6 +5,12 @@
 //! Times are unix milliseconds (`bigint`), ids `uuid`. Multi-row statements take whole
 //! columns as arrays (`$n::uuid[]`...) and expand them with `UNNEST`, so one statement text
 //! (prepared once per connection) serves every batch size.
+//!
+//! Claims pick their rows as `id = ANY(ARRAY(SELECT id ... LIMIT $n FOR UPDATE SKIP LOCKED))`,
+//! not `id IN (SELECT ...)`: a prepared statement soon runs a generic plan, which knows no
+//! LIMIT value and estimates the sub-select at 10% of the queue, and then joins it by
+//! hashing a sequential scan of `samples` (seen in `tests/pg_query_plans.rs`). The array is
+//! computed once and its ids are probed through the primary key, whatever the estimate.
 
 /// Columns of an experiment row, in the order `rows::experiment` reads them.
 pub const EXPERIMENT_COLUMNS: &str = "id, account_id, spec, created_at, updated_at";
@@ -38,10 +44,10 @@ pub const FAIL_EXHAUSTED_LEASES: &str = "WITH failed AS ( \
             error_class = 'lease_expired', \
             error_message = 'lease expired after ' || attempt || ' attempts', \
             last_error_at = $1, completed_at = $1, lease_owner = NULL, lease_expires_at = NULL \
-        WHERE id IN (SELECT id FROM samples \
+        WHERE id = ANY(ARRAY(SELECT id FROM samples \
             WHERE status = 'leased' AND lease_expires_at < $1 AND attempt >= $2 \
               AND ($3::uuid IS NULL OR run_id = $3) \
-            FOR UPDATE SKIP LOCKED) \
+            FOR UPDATE SKIP LOCKED)) \
         RETURNING run_id, account_id, provider, model), \
      counted AS (SELECT run_id, account_id, provider, model, count(*) AS n FROM failed \
         GROUP BY run_id, account_id, provider, model), \
@@ -56,9 +62,9 @@ pub const FAIL_EXHAUSTED_LEASES: &str = "WITH failed AS ( \
 /// Index: `samples_leased`.
 pub const CLAIM_EXPIRED: &str = concat!(
     "UPDATE samples SET lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples \
+     WHERE id = ANY(ARRAY(SELECT id FROM samples \
         WHERE status = 'leased' AND lease_expires_at < $3 AND attempt < $6 AND ($4::uuid IS NULL OR run_id = $4) \
-        ORDER BY lease_expires_at LIMIT $5 FOR UPDATE SKIP LOCKED) ",
+        ORDER BY lease_expires_at LIMIT $5 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
@@ -67,8 +73,8 @@ pub const CLAIM_EXPIRED: &str = concat!(
 /// run_id, then seq order: no sort, and the scan stops after `limit` unlocked entries).
 pub const CLAIM_PENDING_FOR_RUN: &str = concat!(
     "UPDATE samples SET status = 'leased', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples WHERE run_id = $3 AND status = 'pending' \
-        ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) ",
+     WHERE id = ANY(ARRAY(SELECT id FROM samples WHERE run_id = $3 AND status = 'pending' \
+        ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
@@ -77,8 +83,8 @@ pub const CLAIM_PENDING_FOR_RUN: &str = concat!(
 /// read in order and stopped after `limit` unlocked entries.
 pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
     "UPDATE samples SET status = 'leased', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples WHERE status = 'pending' \
-        ORDER BY run_id, seq LIMIT $3 FOR UPDATE SKIP LOCKED) ",
+     WHERE id = ANY(ARRAY(SELECT id FROM samples WHERE status = 'pending' \
+        ORDER BY run_id, seq LIMIT $3 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
