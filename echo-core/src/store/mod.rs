@@ -19,6 +19,7 @@ pub mod dashboard;
 mod keys;
 pub mod pool;
 pub mod postgres;
+pub(crate) mod rollup;
 pub mod sqlite;
 
 use std::time::Duration;
