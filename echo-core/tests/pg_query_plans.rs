@@ -468,7 +468,7 @@ async fn hot_queries_use_their_indexes() {
         check(
             "account_summary",
             sql::ACCOUNT_SUMMARY,
-            &[account.clone()],
+            std::slice::from_ref(&account),
             &["samples_in_flight"],
             false,
         ),
