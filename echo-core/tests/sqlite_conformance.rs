@@ -65,6 +65,14 @@ conformance_tests!(
     sample_counts_by_status,
     load_samples_contents_and_order,
     delete_experiment_cascades_and_conflicts,
+    quota_reserve_and_settle_once,
+    quota_concurrent_reservations_never_overspend,
+    quota_concurrent_runs_limit,
+    quota_month_boundary,
+    quota_expired_reservations_are_released,
+    rate_limit_admits_the_limit_then_paces,
+    rate_limit_holds_under_concurrency,
+    rate_limit_purge_forgets_full_buckets,
 );
 
 #[tokio::test]

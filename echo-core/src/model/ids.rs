@@ -73,3 +73,14 @@ id_type!(
     /// Identifies a [`Sample`](super::Sample).
     SampleId, "sample"
 );
+id_type!(
+    /// Identifies a quota reservation. The reservation paying for a run has the run's id
+    /// (`ReservationId::from(run_id)`), so it is found from the run alone.
+    ReservationId, "reservation"
+);
+
+impl From<RunId> for ReservationId {
+    fn from(run: RunId) -> Self {
+        Self(run.0)
+    }
+}

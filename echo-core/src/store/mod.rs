@@ -1,7 +1,8 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`]) that every backend implements; [`Store`] is all of them. Every method
+//! [`RunStore`], [`QuotaStore`], [`RateLimitStore`]) that every backend implements;
+//! [`Store`] is all of them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -14,6 +15,8 @@
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
 
 pub mod conformance;
+mod quota;
+mod rate_limit;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -26,6 +29,8 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use quota::QuotaStore;
+pub use rate_limit::RateLimitStore;
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -202,7 +207,7 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + std::fmt::Debug {
+pub trait Store: AccountStore + ExperimentStore + RunStore + QuotaStore + RateLimitStore + std::fmt::Debug {
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
     /// Closes the pool, waiting for connections to be returned.

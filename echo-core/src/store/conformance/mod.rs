@@ -11,6 +11,8 @@ mod accounts;
 mod experiments;
 mod fixtures;
 mod queue;
+mod quota;
+mod rate_limit;
 mod runs;
 
 pub use accounts::accounts_round_trip;
@@ -18,6 +20,13 @@ pub use experiments::{experiment_crud, experiment_isolation, experiment_paginati
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
+};
+pub use quota::{
+    quota_concurrent_reservations_never_overspend, quota_concurrent_runs_limit,
+    quota_expired_reservations_are_released, quota_month_boundary, quota_reserve_and_settle_once,
+};
+pub use rate_limit::{
+    rate_limit_admits_the_limit_then_paces, rate_limit_holds_under_concurrency, rate_limit_purge_forgets_full_buckets,
 };
 pub use runs::{
     cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
@@ -48,4 +57,12 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    quota_reserve_and_settle_once(store).await;
+    quota_concurrent_reservations_never_overspend(store).await;
+    quota_concurrent_runs_limit(store).await;
+    quota_month_boundary(store).await;
+    quota_expired_reservations_are_released(store).await;
+    rate_limit_admits_the_limit_then_paces(store).await;
+    rate_limit_holds_under_concurrency(store).await;
+    rate_limit_purge_forgets_full_buckets(store).await;
 }

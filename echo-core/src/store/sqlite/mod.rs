@@ -14,6 +14,8 @@ mod accounts;
 mod convert;
 mod experiments;
 mod queue;
+mod quota;
+mod rate_limit;
 mod rows;
 mod runs;
 mod samples;
