@@ -47,6 +47,8 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
     let account = echo
         .create_account(NewAccount {
             name: "bench".into(),
+            // 10,000 samples in one run: past the free tier's 500 per run.
+            tier: Some("enterprise".into()),
             ..Default::default()
         })
         .await

@@ -29,6 +29,11 @@ pub struct EngineConfig {
     /// outlasts the layer's retries fails the sample with its class; when off, transient
     /// failures return the sample to the queue, up to `max_attempts` claims.
     pub resilience: bool,
+    /// How long a run's quota reservation is held before the maintenance sweep
+    /// (`Echo::expire_reservations`) releases it: a safety net for runs that never finish.
+    /// Longer than any run should take; a run that settles after its hold expired is still
+    /// charged for what it answered.
+    pub reservation_hold: Duration,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +48,7 @@ impl Default for EngineConfig {
             retry_backoff: Duration::from_millis(250),
             idle_poll: Duration::from_millis(100),
             resilience: true,
+            reservation_hold: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -64,6 +70,9 @@ impl EngineConfig {
         }
         if self.lease < Duration::from_secs(1) {
             return Err(Error::invalid("lease", "must be at least one second"));
+        }
+        if self.reservation_hold < Duration::from_secs(60) {
+            return Err(Error::invalid("reservation_hold", "must be at least one minute"));
         }
         if self.request_timeout.is_zero() {
             return Err(Error::invalid("request_timeout", "must be positive"));

@@ -17,8 +17,8 @@ pub struct TierLimits {
     /// Runs holding a reservation (enqueued or executing) at the same time.
     pub max_concurrent_runs: u32,
     /// Rate of run-starting operations (`enqueue_run`, `start_run`, `resume_run`) per API key
-    /// (or per account when the principal did not come from a key).
-    pub run_starts: RateLimitPolicy,
+    /// (or per account when the principal did not come from a key); `None`: not limited.
+    pub run_starts: Option<RateLimitPolicy>,
 }
 
 impl TierLimits {
@@ -28,14 +28,20 @@ impl TierLimits {
             period_samples,
             max_samples_per_run,
             max_concurrent_runs,
-            run_starts: RateLimitPolicy::per_minute(RUN_START_POLICY, 10).expect("a valid built-in policy"),
+            run_starts: Some(RateLimitPolicy::per_minute(RUN_START_POLICY, 10).expect("a valid built-in policy")),
         }
     }
 
     /// Replaces the run-start rate: `per_minute` starts per minute.
     pub fn run_starts_per_minute(mut self, per_minute: u32) -> crate::Result<Self> {
-        self.run_starts = RateLimitPolicy::per_minute(RUN_START_POLICY, per_minute)?;
+        self.run_starts = Some(RateLimitPolicy::per_minute(RUN_START_POLICY, per_minute)?);
         Ok(self)
+    }
+
+    /// No limit on run starts.
+    pub fn without_run_start_limit(mut self) -> Self {
+        self.run_starts = None;
+        self
     }
 }
 
@@ -105,6 +111,25 @@ impl QuotaPolicy for TieredQuotaPolicy {
     }
 }
 
+/// Every tier is unlimited: no monthly or concurrency limit, no run-start rate limit (runs
+/// are still capped at `MAX_SAMPLES_PER_RUN`, and reservations are still recorded, so
+/// `quota_status` shows usage). For single-user notebooks, tests, and hosts that meter
+/// elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnmeteredQuotaPolicy;
+
+impl QuotaPolicy for UnmeteredQuotaPolicy {
+    fn limits(&self, _tier: &str) -> Option<TierLimits> {
+        Some(TierLimits {
+            // The largest count every backend stores (a signed 64-bit integer).
+            period_samples: i64::MAX as u64,
+            max_samples_per_run: MAX_SAMPLES_PER_RUN,
+            max_concurrent_runs: u32::MAX,
+            run_starts: None,
+        })
+    }
+}
+
 /// The error for an account whose tier the policy does not define.
 pub(crate) fn unknown_tier(policy: &dyn QuotaPolicy, tier: &str) -> String {
     let known = policy.tier_names();
@@ -128,12 +153,13 @@ mod tests {
         assert_eq!(p.tier_names(), ["enterprise", "free", "pro"]);
         let free = p.limits("free").unwrap();
         assert_eq!(free.period_samples, 1_000);
-        assert_eq!(free.run_starts.limit(), 10);
-        assert_eq!(free.run_starts.name(), RUN_START_POLICY);
+        let starts = free.run_starts.unwrap();
+        assert_eq!((starts.name(), starts.limit()), (RUN_START_POLICY, 10));
         assert!(p.limits("gold").is_none());
         assert!(unknown_tier(&p, "gold").contains("defined: enterprise, free, pro"));
 
         let p = p.tier("free", TierLimits::new(50, 10, 1).run_starts_per_minute(3).unwrap());
-        assert_eq!(p.limits("free").unwrap().run_starts.limit(), 3);
+        assert_eq!(p.limits("free").unwrap().run_starts.unwrap().limit(), 3);
+        assert!(UnmeteredQuotaPolicy.limits("anything").unwrap().run_starts.is_none());
     }
 }

@@ -173,40 +173,7 @@ pub(super) fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
 /// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
 pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What a claim returns for each sample (read by `rows::task`); spelled out in each
-    /// claim statement because `concat!` takes only literals, so this keeps them in step.
-    const CLAIM_RETURNING: &str =
-        "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt";
-
-    #[test]
-    fn claim_statements_return_the_task_columns() {
-        for sql in [CLAIM_EXPIRED, CLAIM_PENDING_FOR_RUN, CLAIM_PENDING_ANY_RUN] {
-            assert!(sql.ends_with(CLAIM_RETURNING), "{sql}");
-        }
-    }
-
-    #[test]
-    fn chunks_are_powers_of_two_summing_to_n() {
-        for n in [0, 1, 2, 3, 255, 256, 257, 768, 1000, 5000] {
-            let sizes = pow2_chunks(n, 512);
-            assert_eq!(sizes.iter().sum::<usize>(), n);
-            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 512));
-        }
-        assert_eq!(pow2_chunks(768, 512), vec![512, 256]);
-    }
-
-    #[test]
-    fn placeholders() {
-        assert_eq!(multi_row("V ", 2, 3), "V (?, ?, ?), (?, ?, ?)");
-        assert_eq!(in_list("x IN ", 3), "x IN (?, ?, ?)");
-    }
-}
-
-/// Columns of a reservation row, in the order `rows::reservation` reads them.
+/// Columns of a reservation row, read by `quota::reservation`.
 pub const RESERVATION_COLUMNS: &str =
     "id, account_id, period_start, samples, samples_committed, status, created_at, expires_at, settled_at";
 
@@ -275,3 +242,36 @@ pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits (key, policy, tat_us)
 
 /// A bucket's state, read after a refusal to say when to retry. `?1` key, `?2` policy.
 pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = ?1 AND policy = ?2";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a claim returns for each sample (read by `rows::task`); spelled out in each
+    /// claim statement because `concat!` takes only literals, so this keeps them in step.
+    const CLAIM_RETURNING: &str =
+        "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt";
+
+    #[test]
+    fn claim_statements_return_the_task_columns() {
+        for sql in [CLAIM_EXPIRED, CLAIM_PENDING_FOR_RUN, CLAIM_PENDING_ANY_RUN] {
+            assert!(sql.ends_with(CLAIM_RETURNING), "{sql}");
+        }
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_summing_to_n() {
+        for n in [0, 1, 2, 3, 255, 256, 257, 768, 1000, 5000] {
+            let sizes = pow2_chunks(n, 512);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 512));
+        }
+        assert_eq!(pow2_chunks(768, 512), vec![512, 256]);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(multi_row("V ", 2, 3), "V (?, ?, ?), (?, ?, ?)");
+        assert_eq!(in_list("x IN ", 3), "x IN (?, ?, ?)");
+    }
+}
