@@ -167,7 +167,7 @@ fn summaries(rt: &Runtime) {
         }
     });
 
-    let mut line = |name: &str, t: Duration, base: Option<Duration>| {
+    let line = |name: &str, t: Duration, base: Option<Duration>| {
         let ratio = base.map_or(String::new(), |b| {
             format!(
                 " ({:.2}x the baseline's {:.0}/s)",
