@@ -73,6 +73,8 @@ conformance_tests!(
     rate_limit_admits_the_limit_then_paces,
     rate_limit_holds_under_concurrency,
     rate_limit_purge_forgets_full_buckets,
+    dashboard_aggregates_an_account,
+    pool_stats_are_consistent,
 );
 
 #[tokio::test]

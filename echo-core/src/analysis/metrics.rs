@@ -17,6 +17,7 @@ use crate::model::{
 use crate::store::{nanos_to_usd, usd_to_nanos};
 
 use super::BrandCatalog;
+use super::cluster::clustered_interval;
 use super::stats::proportion;
 
 /// Computes the report of `run` from its sample records. `records` carry the mentions to
@@ -58,17 +59,21 @@ pub fn build_report(
     let mut overall = Tally::new(catalog.len());
     let mut by_target = Vec::with_capacity(targets.len());
     let mut cell_groups = Vec::with_capacity(cells.len());
+    // Answers to one prompt across all targets: the clusters of the overall roll-up.
+    let mut by_prompt: Vec<Tally> = (0..prompts).map(|_| Tally::new(catalog.len())).collect();
     for (t, target) in targets.iter().enumerate() {
         let mut tally = Tally::new(catalog.len());
-        for p in 0..prompts {
-            let cell = &cells[t * prompts + p];
+        let target_cells: Vec<&Tally> = cells[t * prompts..(t + 1) * prompts].iter().collect();
+        for (p, cell) in target_cells.iter().enumerate() {
             tally.merge(cell);
+            by_prompt[p].merge(cell);
             let prompt_index = u32::try_from(p).unwrap_or(u32::MAX);
-            cell_groups.push(cell.group(Some(target.clone()), Some(prompt_index), catalog));
+            cell_groups.push(cell.group(Some(target.clone()), Some(prompt_index), catalog, &[]));
         }
         overall.merge(&tally);
-        by_target.push(tally.group(Some(target.clone()), None, catalog));
+        by_target.push(tally.group(Some(target.clone()), None, catalog, &target_cells));
     }
+    let prompt_clusters: Vec<&Tally> = by_prompt.iter().collect();
 
     Report {
         run_id: run.id,
@@ -78,7 +83,7 @@ pub fn build_report(
         prompts: run.spec.prompts.clone(),
         cells: cell_groups,
         by_target,
-        overall: overall.group(None, None, catalog),
+        overall: overall.group(None, None, catalog, &prompt_clusters),
         generated_at: now,
     }
 }
@@ -154,19 +159,10 @@ impl Tally {
     }
 
     fn add_mentions(&mut self, mentions: &[Mention], catalog: &BrandCatalog) {
-        // Catalog brands named in this answer, one entry per brand, in order of appearance.
-        let mut named: Vec<(usize, &Mention)> = Vec::with_capacity(mentions.len());
-        for m in mentions {
-            if let Some(i) = catalog.index_of(&m.brand) {
-                if !named.iter().any(|(j, _)| *j == i) {
-                    named.push((i, m));
-                }
-            }
-        }
+        let named = catalog_ranking(mentions, catalog);
         if named.is_empty() {
             return;
         }
-        named.sort_by_key(|(_, m)| (m.rank, m.offset));
         self.answers_naming_any += 1;
         for (position, (i, m)) in named.into_iter().enumerate() {
             let rank = position as u64 + 1;
@@ -228,15 +224,30 @@ impl Tally {
         }
     }
 
-    fn group(&self, target: Option<Target>, prompt_index: Option<u32>, catalog: &BrandCatalog) -> ReportGroup {
+    /// The group's metrics. `clusters` are the prompts' tallies a roll-up pools (empty for
+    /// a cell); with two or more, visibility also gets its cluster-robust interval.
+    fn group(
+        &self,
+        target: Option<Target>,
+        prompt_index: Option<u32>,
+        catalog: &BrandCatalog,
+        clusters: &[&Tally],
+    ) -> ReportGroup {
         let brands = catalog
             .brands()
             .iter()
             .zip(&self.brands)
-            .map(|(spec, b)| BrandMetrics {
+            .enumerate()
+            .map(|(i, (spec, b))| BrandMetrics {
                 brand: spec.name.clone(),
                 role: spec.role,
                 visibility: proportion(b.answers, self.answered),
+                visibility_clustered: if clusters.len() >= 2 {
+                    let counts: Vec<(u64, u64)> = clusters.iter().map(|c| (c.brands[i].answers, c.answered)).collect();
+                    clustered_interval(&counts)
+                } else {
+                    None
+                },
                 mentions: b.occurrences,
                 share_of_voice_mentions: ratio(b.occurrences, self.occurrences),
                 share_of_voice_answers: ratio(b.answers, self.answers_naming_any),
@@ -272,6 +283,22 @@ impl Tally {
             },
         }
     }
+}
+
+/// The catalog brands named in one answer, one entry per brand (catalog index, first
+/// mention), in order of first appearance: position + 1 is the brand's rank among the
+/// catalog's brands. Mentions of brands outside the catalog are dropped.
+pub(crate) fn catalog_ranking<'m>(mentions: &'m [Mention], catalog: &BrandCatalog) -> Vec<(usize, &'m Mention)> {
+    let mut named: Vec<(usize, &Mention)> = Vec::with_capacity(mentions.len());
+    for m in mentions {
+        if let Some(i) = catalog.index_of(&m.brand) {
+            if !named.iter().any(|(j, _)| *j == i) {
+                named.push((i, m));
+            }
+        }
+    }
+    named.sort_by_key(|(_, m)| (m.rank, m.offset));
+    named
 }
 
 /// `part / whole`, 0 when `whole` is 0 (nothing to share).

@@ -85,6 +85,21 @@ fn record(
 }
 
 fn fixture() -> Report {
+    let (run, counts, records, catalog, now) = fixture_parts();
+    let report = build_report(&run, counts, &records, &catalog, now);
+    assert_eq!(report.run_id, run.id);
+    assert_eq!(report.generated_at, now);
+    assert_eq!(report.counts, counts);
+    report
+}
+
+fn fixture_parts() -> (
+    Run,
+    SampleCounts,
+    Vec<SampleRecord>,
+    BrandCatalog,
+    chrono::DateTime<Utc>,
+) {
     let t1 = Target::new("sim", "a");
     let t2 = Target::new("sim", "b");
     let brands = vec![
@@ -164,11 +179,7 @@ fn fixture() -> Report {
         failed: 1,
         cancelled: 0,
     };
-    let report = build_report(&run, counts, &records, &catalog, now);
-    assert_eq!(report.run_id, run.id);
-    assert_eq!(report.generated_at, now);
-    assert_eq!(report.counts, counts);
-    report
+    (run, counts, records, catalog, now)
 }
 
 fn approx(a: f64, b: f64) -> bool {
@@ -398,4 +409,66 @@ fn costs_add_up_and_unpriced_answers_are_counted_apart() {
         (report.overall.cost.priced_samples, report.overall.cost.unpriced_samples),
         (3, 1)
     );
+}
+
+#[test]
+fn clustered_intervals_on_multi_prompt_rollups_only() {
+    let r = fixture();
+    assert!(
+        r.cells
+            .iter()
+            .flat_map(|c| &c.brands)
+            .all(|b| b.visibility_clustered.is_none())
+    );
+    // T1: Acme in 1 of 2 answers to p0 and 0 of 1 to p1.
+    let t1 = &r.by_target[0];
+    assert_eq!(
+        t1.brand("Acme").unwrap().visibility_clustered,
+        super::super::clustered_interval(&[(1, 2), (0, 1)])
+    );
+    assert!(t1.brand("Acme").unwrap().visibility_clustered.is_some());
+    // T2 has answers to p0 only: one cluster, nothing to estimate between-prompt variation from.
+    assert!(r.by_target[1].brands.iter().all(|b| b.visibility_clustered.is_none()));
+    // Overall clusters by prompt across targets: p0 = 2 of 3 answers (T1 1/2, T2 1/1), p1 = 0 of 1.
+    assert_eq!(
+        r.overall.brand("Acme").unwrap().visibility_clustered,
+        super::super::clustered_interval(&[(2, 3), (0, 1)])
+    );
+}
+
+#[test]
+fn rank_distributions_by_hand_and_consistent_with_the_report() {
+    let (run, _, records, catalog, _) = fixture_parts();
+    let report = fixture();
+    // Overall (4 answers): Acme 1st in r1, 2nd in r5 (Unknown dropped); Beta 2nd, 1st, 3rd;
+    // Gamma 1st in r5.
+    let all = super::super::rank_distributions(&run, &records, &catalog, None, None);
+    let at: Vec<(&str, u64, &[u64])> = all
+        .iter()
+        .map(|d| (d.brand.as_str(), d.answered, d.at_rank.as_slice()))
+        .collect();
+    assert_eq!(
+        at,
+        vec![
+            ("Acme", 4, &[1, 1][..]),
+            ("Beta", 4, &[1, 1, 1][..]),
+            ("Gamma", 4, &[1][..])
+        ]
+    );
+    assert_prop(&all[0].top_k(2), 2, 4);
+    assert_prop(&all[1].top_k(2), 2, 4);
+    assert_prop(&all[1].top_k(10), 3, 4);
+    assert_prop(&all[2].top_k(0), 0, 4);
+    // top_k(1) and top_k(3) are the report's top1 and top3, in every group.
+    let groups = std::iter::once(&report.overall)
+        .chain(&report.by_target)
+        .chain(&report.cells);
+    for g in groups {
+        let dists = super::super::rank_distributions(&run, &records, &catalog, g.target.as_ref(), g.prompt_index);
+        for (d, b) in dists.iter().zip(&g.brands) {
+            assert_eq!(d.answered, g.answered);
+            assert_eq!(d.top_k(1), b.top1, "{:?} {:?} {}", g.target, g.prompt_index, b.brand);
+            assert_eq!(d.top_k(3), b.top3);
+        }
+    }
 }

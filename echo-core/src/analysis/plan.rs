@@ -14,9 +14,15 @@ const MAX_PLANNED_SAMPLES: u64 = 1 << 40;
 
 /// The half-width of the Wilson 95% interval at an estimated rate `rate` (real-valued
 /// successes `rate·n`) after `n` trials.
+#[cfg(test)]
 fn wilson_half_width(rate: f64, n: f64) -> f64 {
-    let z2 = WILSON_Z * WILSON_Z;
-    WILSON_Z * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n)
+    wilson_half_width_z(rate, n, WILSON_Z)
+}
+
+/// The same with normal quantile `z`.
+fn wilson_half_width_z(rate: f64, n: f64, z: f64) -> f64 {
+    let z2 = z * z;
+    z * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n)
 }
 
 /// The smallest number of samples n ≥ 1 whose Wilson score 95% interval (E. B. Wilson,
@@ -31,20 +37,25 @@ fn wilson_half_width(rate: f64, n: f64) -> f64 {
 /// Errors: `half_width` outside (0, 0.5]; `expected_rate` outside [0, 1]; a half-width so
 /// small that more than 2⁴⁰ samples would be needed.
 pub fn samples_for_half_width(half_width: f64, expected_rate: Option<f64>) -> Result<u64> {
+    samples_for_half_width_z(half_width, expected_rate.unwrap_or(0.5), WILSON_Z)
+}
+
+/// [`samples_for_half_width`] for a Wilson interval with normal quantile `z` (another
+/// confidence level), at rate `rate`.
+pub(crate) fn samples_for_half_width_z(half_width: f64, rate: f64, z: f64) -> Result<u64> {
     if !(half_width > 0.0 && half_width <= 0.5) {
         return Err(Error::invalid(
             "half_width",
             format!("must be in (0, 0.5] as a proportion (0.05 for ±5 points), got {half_width}"),
         ));
     }
-    let rate = expected_rate.unwrap_or(0.5);
     if !(0.0..=1.0).contains(&rate) {
         return Err(Error::invalid(
             "expected_rate",
             format!("must be a proportion in [0, 1] (0.3 for 30%), got {rate}"),
         ));
     }
-    let fits = |n: u64| wilson_half_width(rate, n as f64) <= half_width;
+    let fits = |n: u64| wilson_half_width_z(rate, n as f64, z) <= half_width;
     // Invariant: !fits(lo) (or lo = 0, treated as not fitting), fits(hi).
     let mut hi = 1u64;
     while !fits(hi) {
@@ -106,6 +117,49 @@ pub fn power_two_proportions(p1: f64, p2: f64, n_per_group: u64, alpha: f64) -> 
     let z = normal_quantile(1.0 - alpha / 2.0);
     let power = normal_cdf((delta - z * sigma0) / sigma1) + normal_cdf((-delta - z * sigma0) / sigma1);
     Ok(power.clamp(0.0, 1.0))
+}
+
+/// The smallest number of samples per run (per group) at which the change test detects a
+/// change of visibility from `p1` to `p2` with probability ≥ `power` at level `alpha`, by
+/// [`power_two_proportions`] (increasing in n, so found by doubling then bisection).
+///
+/// 356 per run detect 30% → 40% with 80% power at α = 0.05. The actual test (Fisher's exact
+/// test for small counts, and requiring the Newcombe interval to exclude 0) is slightly
+/// more conservative than the z-test approximation; `docs/metrics.md` reports simulated power.
+///
+/// Errors: the arguments of [`power_two_proportions`]; `p1` = `p2` (no change to detect);
+/// `power` outside (`alpha`, 1); more than 2⁴⁰ samples needed.
+pub fn samples_for_change(p1: f64, p2: f64, alpha: f64, power: f64) -> Result<u64> {
+    power_two_proportions(p1, p2, 1, alpha)?;
+    if p1 == p2 {
+        return Err(Error::invalid(
+            "p2",
+            "equals p1: there is no change to detect; pass the smallest change worth detecting",
+        ));
+    }
+    if !(power > alpha && power < 1.0) {
+        return Err(Error::invalid(
+            "power",
+            format!("must be between alpha and 1 (0.8 is usual), got {power}"),
+        ));
+    }
+    let fits = |n: u64| power_two_proportions(p1, p2, n, alpha).is_ok_and(|pw| pw >= power);
+    let mut hi = 1u64;
+    while !fits(hi) {
+        if hi >= MAX_PLANNED_SAMPLES {
+            return Err(Error::invalid(
+                "p2",
+                format!("detecting {p1} → {p2} would need more than {MAX_PLANNED_SAMPLES} samples per run"),
+            ));
+        }
+        hi *= 2;
+    }
+    let mut lo = hi / 2;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) { hi = mid } else { lo = mid }
+    }
+    Ok(hi)
 }
 
 #[cfg(test)]
@@ -181,5 +235,15 @@ mod tests {
         assert!(power_two_proportions(0.3, 0.4, 0, 0.05).is_err());
         assert!(power_two_proportions(1.3, 0.4, 10, 0.05).is_err());
         assert!(power_two_proportions(0.3, 0.4, 10, 1.0).is_err());
+    }
+
+    #[test]
+    fn samples_for_a_ten_point_change() {
+        // power(0.3, 0.4, 356) = 0.80008 (above); 355 falls just short.
+        assert_eq!(samples_for_change(0.3, 0.4, 0.05, 0.8).unwrap(), 356);
+        assert!(power_two_proportions(0.3, 0.4, 355, 0.05).unwrap() < 0.8);
+        assert!(samples_for_change(0.3, 0.3, 0.05, 0.8).is_err());
+        assert!(samples_for_change(0.3, 0.4, 0.05, 1.0).is_err());
+        assert!(samples_for_change(0.3, 0.4, 0.05, 0.01).is_err());
     }
 }

@@ -1,9 +1,10 @@
 //! Comparing two runs' reports: which brands' visibility changed, by test rather than by
-//! threshold.
+//! threshold, and how much the brands' order moved.
 
 use serde::{Deserialize, Serialize};
 
 use super::compare::{ProportionChange, compare_proportions};
+use super::rank_stats::{kendall_tau_b, rank_biased_overlap};
 use crate::Result;
 use crate::model::{Report, ReportGroup, RunId, Target};
 
@@ -26,6 +27,32 @@ pub struct RunComparison {
     /// later run). Brands tracked by only one run, or slices without answers on either
     /// side, are left out.
     pub changes: Vec<BrandChange>,
+    /// How much the order of brands by visibility moved: overall first, then per target
+    /// present in both runs (same order as `changes`).
+    pub rank_stability: Vec<RankStability>,
+}
+
+/// The weight rank-biased overlap puts on the top of the leaderboard: with p = 0.9 the top
+/// 3 brands carry about 27% of the weight and the top 10 about 65%.
+pub const RANK_STABILITY_RBO_P: f64 = 0.9;
+
+/// How similar the brands' order by visibility is in two runs, for one slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankStability {
+    pub target: Option<Target>,
+    /// Brands ordered by visibility (highest first; ties in catalog order) in the earlier
+    /// run, among the brands tracked by both runs.
+    pub before: Vec<String>,
+    /// The same brands ordered by visibility in the later run.
+    pub after: Vec<String>,
+    /// Kendall's τ-b between the two runs' visibility estimates of these brands: 1 = same
+    /// order, −1 = reversed, ties handled. `None` with fewer than two brands or when every
+    /// brand ties in one run (no order to compare).
+    pub kendall_tau_b: Option<f64>,
+    /// Rank-biased overlap (extrapolated, p = [`RANK_STABILITY_RBO_P`]) of `before` and
+    /// `after`: 1 = same order, weighted towards the top. Ties are broken by catalog order,
+    /// so read it with τ-b, which treats ties as ties. `None` without brands.
+    pub rank_biased_overlap: Option<f64>,
 }
 
 impl RunComparison {
@@ -45,7 +72,9 @@ pub fn compare_reports(before: &Report, after: &Report, alpha: f64) -> Result<Ru
             pairs.push((earlier, group));
         }
     }
+    let mut rank_stability = Vec::with_capacity(pairs.len());
     for (b, a) in pairs {
+        rank_stability.push(rank_stability_of(b, a)?);
         for brand in &a.brands {
             let Some(old) = b.brand(&brand.brand) else { continue };
             let (old, new) = (&old.visibility, &brand.visibility);
@@ -64,5 +93,146 @@ pub fn compare_reports(before: &Report, after: &Report, alpha: f64) -> Result<Ru
         after: after.run_id,
         alpha,
         changes,
+        rank_stability,
     })
+}
+
+/// Leaderboards of the brands both groups track (with answers on both sides) and their
+/// agreement.
+fn rank_stability_of(before: &ReportGroup, after: &ReportGroup) -> Result<RankStability> {
+    let mut scores: Vec<(&str, f64, f64)> = Vec::new();
+    if before.answered > 0 && after.answered > 0 {
+        for brand in &after.brands {
+            if let Some(old) = before.brand(&brand.brand) {
+                scores.push((&brand.brand, old.visibility.estimate, brand.visibility.estimate));
+            }
+        }
+    }
+    let order = |by: fn(&(&str, f64, f64)) -> f64| {
+        let mut ranked: Vec<&(&str, f64, f64)> = scores.iter().collect();
+        ranked.sort_by(|x, y| by(y).total_cmp(&by(x)));
+        ranked.into_iter().map(|s| s.0).collect::<Vec<&str>>()
+    };
+    let before_order = order(|s| s.1);
+    let after_order = order(|s| s.2);
+    let a: Vec<f64> = scores.iter().map(|s| s.1).collect();
+    let b: Vec<f64> = scores.iter().map(|s| s.2).collect();
+    let kendall = kendall_tau_b(&a, &b).ok();
+    let rbo = if scores.is_empty() {
+        None
+    } else {
+        Some(rank_biased_overlap(&before_order, &after_order, RANK_STABILITY_RBO_P)?)
+    };
+    Ok(RankStability {
+        target: after.target.clone(),
+        before: before_order.iter().map(|s| s.to_string()).collect(),
+        after: after_order.iter().map(|s| s.to_string()).collect(),
+        kendall_tau_b: kendall,
+        rank_biased_overlap: rbo,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::analysis::proportion;
+    use crate::model::{BrandMetrics, BrandRole, CostSummary, Report, RunStatus, SampleCounts};
+
+    fn group(target: Option<Target>, answered: u64, brands: &[(&str, u64)]) -> ReportGroup {
+        ReportGroup {
+            target,
+            prompt_index: None,
+            answered,
+            failed: 0,
+            brands: brands
+                .iter()
+                .map(|&(name, s)| BrandMetrics {
+                    brand: name.into(),
+                    role: BrandRole::Competitor,
+                    visibility: proportion(s, answered),
+                    visibility_clustered: None,
+                    mentions: s,
+                    share_of_voice_mentions: 0.0,
+                    share_of_voice_answers: 0.0,
+                    mean_rank: None,
+                    top1: proportion(0, answered),
+                    top3: proportion(0, answered),
+                    mean_list_position: None,
+                })
+                .collect(),
+            citations: vec![],
+            cost: CostSummary::default(),
+        }
+    }
+
+    fn report(overall: ReportGroup, by_target: Vec<ReportGroup>) -> Report {
+        Report {
+            run_id: RunId::new(),
+            experiment_name: "e".into(),
+            status: RunStatus::Completed,
+            counts: SampleCounts::default(),
+            prompts: vec!["p".into()],
+            cells: vec![],
+            by_target,
+            overall,
+            generated_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap(),
+        }
+    }
+
+    #[test]
+    fn rank_stability_by_hand() {
+        let t = Target::new("sim", "a");
+        // Before: A 60, B 40, C 20, D 5 (of 100); after: B 55, A 50, C 20, E 30 (E new, D gone).
+        let before = report(
+            group(None, 100, &[("A", 60), ("B", 40), ("C", 20), ("D", 5)]),
+            vec![group(
+                Some(t.clone()),
+                100,
+                &[("A", 60), ("B", 40), ("C", 20), ("D", 5)],
+            )],
+        );
+        let after = report(
+            group(None, 100, &[("A", 50), ("B", 55), ("C", 20), ("E", 30)]),
+            vec![group(
+                Some(t.clone()),
+                100,
+                &[("A", 50), ("B", 55), ("C", 20), ("E", 30)],
+            )],
+        );
+        let c = compare_reports(&before, &after, 0.05).unwrap();
+        assert_eq!(c.rank_stability.len(), 2);
+        let s = &c.rank_stability[0];
+        assert_eq!(s.target, None);
+        assert_eq!(s.before, ["A", "B", "C"]);
+        assert_eq!(s.after, ["B", "A", "C"]);
+        // Pairs (A,B) discordant, (A,C) and (B,C) concordant, no ties: τ = (2 − 1)/3.
+        assert!((s.kendall_tau_b.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        // RBO_ext, p = 0.9, equal lengths: X₁ = 0, X₂ = 2, X₃ = 3;
+        // (0.1/0.9)·(0 + (2/2)·0.81 + (3/3)·0.729) + (3/3)·0.729 = 0.171 + 0.729 = 0.9.
+        assert!((s.rank_biased_overlap.unwrap() - 0.9).abs() < 1e-12);
+        assert_eq!(c.rank_stability[1].target, Some(t));
+        assert_eq!(c.rank_stability[1].before, s.before);
+    }
+
+    #[test]
+    fn identical_runs_are_perfectly_stable_and_ties_leave_tau_undefined() {
+        let g = group(None, 50, &[("A", 30), ("B", 20), ("C", 10)]);
+        let c = compare_reports(&report(g.clone(), vec![]), &report(g, vec![]), 0.05).unwrap();
+        let s = &c.rank_stability[0];
+        assert_eq!(s.kendall_tau_b, Some(1.0));
+        assert!((s.rank_biased_overlap.unwrap() - 1.0).abs() < 1e-12);
+        // Every brand at 0 in one run: no order to compare.
+        let flat = group(None, 50, &[("A", 0), ("B", 0), ("C", 0)]);
+        let g = group(None, 50, &[("A", 30), ("B", 20), ("C", 10)]);
+        let c = compare_reports(&report(g, vec![]), &report(flat, vec![]), 0.05).unwrap();
+        assert_eq!(c.rank_stability[0].kendall_tau_b, None);
+        // No answers on one side: nothing to rank.
+        let empty = group(None, 0, &[("A", 0)]);
+        let g = group(None, 50, &[("A", 30)]);
+        let c = compare_reports(&report(empty, vec![]), &report(g, vec![]), 0.05).unwrap();
+        assert_eq!(c.rank_stability[0].rank_biased_overlap, None);
+        assert!(c.rank_stability[0].after.is_empty());
+    }
 }

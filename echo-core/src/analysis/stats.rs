@@ -18,16 +18,23 @@ pub const WILSON_Z: f64 = 1.959_963_984_540_054;
 /// clamped to [0, 1]. No trials gives the uninformative [0, 1]. `successes` above
 /// `trials` is a caller bug and is treated as `trials`.
 pub fn wilson_interval(successes: u64, trials: u64) -> Interval {
-    if trials == 0 {
+    debug_assert!(successes <= trials, "{successes} successes out of {trials} trials");
+    wilson_interval_z(successes.min(trials) as f64, trials as f64, WILSON_Z)
+}
+
+/// The Wilson score interval with normal quantile `z` for `successes` (possibly fractional:
+/// an effective count) out of `trials` (possibly an effective sample size). Same formula
+/// as [`wilson_interval`]; `trials` ≤ 0 gives [0, 1].
+pub(crate) fn wilson_interval_z(successes: f64, trials: f64, z: f64) -> Interval {
+    if trials <= 0.0 {
         return Interval { lower: 0.0, upper: 1.0 };
     }
-    debug_assert!(successes <= trials, "{successes} successes out of {trials} trials");
-    let n = trials as f64;
-    let p = successes.min(trials) as f64 / n;
-    let z2 = WILSON_Z * WILSON_Z;
+    let n = trials;
+    let p = (successes / n).clamp(0.0, 1.0);
+    let z2 = z * z;
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
-    let half = WILSON_Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
     Interval {
         lower: (centre - half).clamp(0.0, 1.0),
         upper: (centre + half).clamp(0.0, 1.0),

@@ -10,11 +10,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::provider::resilience::{ResiliencePolicy, Resilient};
 use crate::provider::{DynProvider, PricingTable, Provider};
 use crate::quota::{QuotaPolicy, TieredQuotaPolicy};
-use crate::store::{SqliteConfig, SqliteStore, Store};
+use crate::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
 use crate::{Error, Result};
 
 enum StoreChoice {
     Sqlite(SqliteConfig),
+    Postgres(PgConfig),
     /// A database URL, resolved to a backend at `build` time.
     Url(String),
     Custom(Arc<dyn Store>),
@@ -76,6 +77,13 @@ impl EchoBuilder {
     /// Stores data in SQLite with full control of the pool.
     pub fn sqlite(mut self, config: SqliteConfig) -> Self {
         self.store = Some(StoreChoice::Sqlite(config));
+        self
+    }
+
+    /// Stores data in PostgreSQL (migrated on `build`), with full control of the pool: the
+    /// backend for several worker processes on one database.
+    pub fn postgres(mut self, config: PgConfig) -> Self {
+        self.store = Some(StoreChoice::Postgres(config));
         self
     }
 
@@ -224,6 +232,7 @@ impl EchoBuilder {
                 }
                 Arc::new(SqliteStore::open(config).await?)
             }
+            StoreChoice::Postgres(config) => Arc::new(PgStore::open(config).await?),
             StoreChoice::Url(url) => open_url(&url).await?,
             StoreChoice::Custom(store) => store,
         };
@@ -251,8 +260,8 @@ async fn open_url(url: &str) -> Result<Arc<dyn Store>> {
         return Ok(Arc::new(SqliteStore::open(SqliteConfig::file(path)).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        // Filled in by the PostgreSQL backend.
-        return Err(Error::Config("PostgreSQL support is not built yet".into()));
+        // The default pool; `EchoBuilder::postgres` takes a full PgConfig.
+        return Ok(Arc::new(PgStore::open(PgConfig::new(url)).await?));
     }
     Err(Error::invalid(
         "database_url",

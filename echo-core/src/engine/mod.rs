@@ -22,6 +22,7 @@ mod report;
 mod run_context;
 mod sample_exec;
 mod seed;
+mod statistics;
 
 pub use builder::EchoBuilder;
 pub use config::EngineConfig;
@@ -31,3 +32,4 @@ pub use handle::RunHandle;
 pub use progress::Progress;
 pub use providers::{KNOWN_PROVIDER_IDS, ProviderRegistry};
 pub use seed::sample_seed;
+pub use statistics::{MAX_SERIES_RUNS, SERIES_ALPHA};

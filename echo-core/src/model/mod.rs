@@ -15,5 +15,7 @@ pub use brand::{BrandRole, BrandSpec, CaseRule};
 pub use experiment::{Experiment, ExperimentSpec, MAX_PROMPT_BYTES, MAX_SAMPLES_PER_RUN, Page, PageRequest, Target};
 pub use ids::{AccountId, ExperimentId, ReservationId, RunId, SampleId};
 pub use mention::{Citation, Mention, domain_of};
-pub use report::{BrandMetrics, CostSummary, DomainShare, Interval, Proportion, Report, ReportGroup};
+pub use report::{
+    BrandMetrics, ClusteredInterval, CostSummary, DomainShare, Interval, Proportion, Report, ReportGroup,
+};
 pub use run::{Run, RunStatus, Sample, SampleCounts, SampleRecord, SampleStatus, SampleTask};

@@ -34,6 +34,23 @@ pub struct Proportion {
     pub interval: Interval,
 }
 
+/// The cluster-robust 95% interval of a proportion pooled over prompts (the clusters):
+/// what the roll-up says about questions *like* the prompts asked, not only those prompts.
+/// Method: `analysis::clustered_interval` and `docs/metrics.md`, "Several prompts".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClusteredInterval {
+    /// The cluster-robust 95% interval.
+    pub interval: Interval,
+    /// Clusters (prompts) with at least one answer.
+    pub clusters: u32,
+    /// Estimated design effect: the cluster-robust variance over the binomial one (below 1
+    /// when the prompts agree more closely than chance would have them).
+    pub design_effect: f64,
+    /// The answers the interval is "worth": answers / design effect, shrunk by (z/t)² for
+    /// the few degrees of freedom, at most the answers (the n of the Wilson interval).
+    pub effective_trials: f64,
+}
+
 /// Metrics of one brand within one [`ReportGroup`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrandMetrics {
@@ -41,6 +58,10 @@ pub struct BrandMetrics {
     pub role: BrandRole,
     /// `visibility`: answers naming the brand / answered samples, with a Wilson interval.
     pub visibility: Proportion,
+    /// The cluster-robust interval of `visibility` on roll-ups over two or more prompts
+    /// (`by_target`, `overall`); `None` on cells and single-prompt roll-ups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_clustered: Option<ClusteredInterval>,
     /// Total occurrences of the brand over the group's answers.
     pub mentions: u64,
     /// `sov_mentions`: the brand's occurrences / occurrences of all tracked brands.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::QuotaPeriod;
+use super::{QuotaDenial, QuotaLimit, QuotaPeriod};
 use crate::model::{AccountId, ReservationId};
 use crate::{Error, Result};
 
@@ -79,6 +79,68 @@ pub struct ReserveRequest {
     pub max_concurrent: u32,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+impl ReserveRequest {
+    /// What every backend checks before writing: `now` inside the period, an expiry after
+    /// `now`, and numbers a 64-bit column holds. Returns `(samples, period_limit)` as stored.
+    pub(crate) fn validate(&self) -> Result<(i64, i64)> {
+        let stored = |v: u64, field: &str| {
+            i64::try_from(v)
+                .map_err(|_| Error::invalid(field, format!("{v} is larger than the store can hold (2^63 - 1)")))
+        };
+        let (samples, limit) = (
+            stored(self.samples, "reserve.samples")?,
+            stored(self.period_limit, "reserve.period_limit")?,
+        );
+        if !self.period.contains(self.now) {
+            return Err(Error::invalid("reserve.period", "must contain `now`"));
+        }
+        if self.expires_at <= self.now {
+            return Err(Error::invalid("reserve.expires_at", "must be after `now`"));
+        }
+        Ok((samples, limit))
+    }
+
+    /// Why a backend refused this request, from the books it read after the refusal (the
+    /// period's `used` and `reserved`, and the account's unexpired held reservations): the
+    /// period allowance if the samples do not fit, else the number of runs at once.
+    pub(crate) fn denial(&self, used: u64, reserved: u64, active: u64) -> QuotaDenial {
+        let remaining = self.period_limit.saturating_sub(used.saturating_add(reserved));
+        if remaining < self.samples {
+            QuotaDenial {
+                limit_kind: QuotaLimit::PeriodSamples,
+                requested: self.samples,
+                remaining,
+                limit: self.period_limit,
+                resets_at: Some(self.period.end),
+            }
+        } else {
+            let max = u64::from(self.max_concurrent);
+            QuotaDenial {
+                limit_kind: QuotaLimit::ConcurrentRuns,
+                requested: 1,
+                remaining: max.saturating_sub(active),
+                limit: max,
+                resets_at: None,
+            }
+        }
+    }
+
+    /// The reservation this request creates, as a backend returns it after success.
+    pub(crate) fn held(&self) -> Reservation {
+        Reservation {
+            id: self.id,
+            account_id: self.account,
+            period_start: self.period.start,
+            samples: self.samples,
+            committed: None,
+            status: ReservationStatus::Held,
+            created_at: self.now,
+            expires_at: self.expires_at,
+            settled_at: None,
+        }
+    }
 }
 
 /// An account's books for one period, as the store holds them.

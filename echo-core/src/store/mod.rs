@@ -1,8 +1,8 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`], [`QuotaStore`], [`RateLimitStore`]) that every backend implements;
-//! [`Store`] is all of them. Every method
+//! [`RunStore`], [`DashboardStore`], [`QuotaStore`], [`RateLimitStore`]) that every backend
+//! implements; [`Store`] is all of them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -13,8 +13,12 @@
 //! idempotent on `(run, target, prompt_index, repeat_index)`.
 //!
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
+//! Backends: [`sqlite`] (embedded, the default) and [`postgres`] (many worker processes).
 
 pub mod conformance;
+pub mod dashboard;
+pub mod pool;
+pub mod postgres;
 mod quota;
 mod rate_limit;
 pub mod sqlite;
@@ -29,6 +33,9 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
+pub use pool::PoolStats;
+pub use postgres::{PgConfig, PgStore};
 pub use quota::QuotaStore;
 pub use rate_limit::RateLimitStore;
 pub use sqlite::{SqliteConfig, SqliteStore};
@@ -207,9 +214,14 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + QuotaStore + RateLimitStore + std::fmt::Debug {
+pub trait Store:
+    AccountStore + ExperimentStore + RunStore + DashboardStore + QuotaStore + RateLimitStore + std::fmt::Debug
+{
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+    /// The connection pool's size, idle and busy connections, and how many acquisitions had
+    /// to wait for a connection (see [`PoolStats`]).
+    fn pool_stats(&self) -> PoolStats;
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
 }

@@ -8,6 +8,7 @@
 //! backend keeps), never the wall clock.
 
 mod accounts;
+mod dashboard;
 mod experiments;
 mod fixtures;
 mod queue;
@@ -16,6 +17,7 @@ mod rate_limit;
 mod runs;
 
 pub use accounts::accounts_round_trip;
+pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
@@ -65,4 +67,6 @@ pub async fn run_all(store: &dyn Store) {
     rate_limit_admits_the_limit_then_paces(store).await;
     rate_limit_holds_under_concurrency(store).await;
     rate_limit_purge_forgets_full_buckets(store).await;
+    dashboard_aggregates_an_account(store).await;
+    pool_stats_are_consistent(store).await;
 }

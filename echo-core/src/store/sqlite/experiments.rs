@@ -13,14 +13,14 @@ use crate::{Error, Result};
 
 /// The keyset bound of a page: after the cursor, or — for the first page — after a key
 /// that sorts past every real `(created_at, id)`.
-pub(super) fn keyset_bound(page: &PageRequest) -> Result<(i64, Uuid)> {
+pub(crate) fn keyset_bound(page: &PageRequest) -> Result<(i64, Uuid)> {
     Ok(KeysetCursor::from_request(page)?
         .map(|c| (c.created_at_ms, c.id))
         .unwrap_or((i64::MAX, Uuid::max())))
 }
 
 /// Turns `limit + 1` fetched items into a page: the extra item only says a next page exists.
-pub(super) fn into_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> KeysetCursor) -> Page<T> {
+pub(crate) fn into_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> KeysetCursor) -> Page<T> {
     let limit = limit as usize;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);

@@ -11,8 +11,9 @@
 //! `SQLITE_BUSY` when it later tries to write (which a deferred transaction does under WAL).
 
 mod accounts;
-mod convert;
-mod experiments;
+pub(crate) mod convert;
+mod dashboard;
+pub(crate) mod experiments;
 mod queue;
 mod quota;
 mod rate_limit;
@@ -24,9 +25,10 @@ pub mod sql;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::Store;
+use super::pool::{MeteredPool, PoolStats};
 use crate::Result;
 
 /// How to open a SQLite store.
@@ -105,7 +107,9 @@ impl SqliteConfig {
 /// The SQLite store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// Used like a `SqlitePool` (it is an executor and has `begin_with`); it counts the
+    /// acquisitions that had to wait (`Store::pool_stats`). Helpers take `&MeteredPool<Sqlite>`.
+    pool: MeteredPool<Sqlite>,
 }
 
 impl SqliteStore {
@@ -155,12 +159,15 @@ impl SqliteStore {
         };
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         tracing::debug!(path = ?config.path, "sqlite store opened and migrated");
-        Ok(Self { pool })
+        Ok(Self {
+            pool: MeteredPool::new(pool),
+        })
     }
 
     /// The connection pool, for tests and diagnostics (e.g. `EXPLAIN QUERY PLAN`).
+    /// Acquisitions made through it are not counted in [`PoolStats::waits`].
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        self.pool.inner()
     }
 }
 
@@ -180,6 +187,10 @@ fn open_error(path: &std::path::Path, e: sqlx::Error) -> crate::Error {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
     }
 
     async fn close(&self) {

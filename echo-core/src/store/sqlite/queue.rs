@@ -8,7 +8,7 @@
 //! result is discarded.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use super::sql::{
     MENTION_INSERT_COLUMNS, MENTION_INSERT_WIDTH, in_list, multi_row, pow2_chunks,
 };
 use crate::model::{AccountId, Citation, Mention, RunId, SampleTask};
+use crate::store::pool::MeteredPool;
 use crate::store::usd_to_nanos;
 use crate::store::{ClaimRequest, SampleOutcome};
 use crate::{Error, Result};
@@ -28,7 +29,7 @@ use crate::{Error, Result};
 /// parameters stay far below SQLite's limit: 512 × 7 = 3,584).
 const FACT_CHUNK_ROWS: usize = 512;
 
-pub(super) async fn claim(pool: &SqlitePool, request: &ClaimRequest<'_>) -> Result<Vec<SampleTask>> {
+pub(super) async fn claim(pool: &MeteredPool<Sqlite>, request: &ClaimRequest<'_>) -> Result<Vec<SampleTask>> {
     if request.owner.trim().is_empty() {
         return Err(Error::invalid(
             "claim.owner",
@@ -96,7 +97,7 @@ struct Facts<'a> {
     citations: Vec<(Uuid, i64, &'a Citation)>,
 }
 
-pub(super) async fn complete(pool: &SqlitePool, outcomes: &[SampleOutcome]) -> Result<Vec<bool>> {
+pub(super) async fn complete(pool: &MeteredPool<Sqlite>, outcomes: &[SampleOutcome]) -> Result<Vec<bool>> {
     if outcomes.is_empty() {
         return Ok(Vec::new());
     }
@@ -252,7 +253,7 @@ fn fact_error(e: sqlx::Error, field: &'static str, what: &str) -> Error {
 }
 
 pub(super) async fn cancel_pending(
-    pool: &SqlitePool,
+    pool: &MeteredPool<Sqlite>,
     account: AccountId,
     run: RunId,
     now: DateTime<Utc>,

@@ -13,13 +13,13 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use super::convert::{from_ms, from_opt_ms, i64_to_u64, map_db_error, ms, u64_to_i64};
+use super::convert::{from_ms, from_opt_ms, i64_to_u64, map_db_error, ms};
 use super::sql::{
     EXPIRE_RESERVATIONS, QUOTA_ACTIVE_RESERVATIONS, QUOTA_APPLY, QUOTA_PERIOD_CREATE, QUOTA_RESERVE,
     RESERVATION_COLUMNS, RESERVATION_INSERT, SETTLE_EXPIRED, SETTLE_HELD,
 };
 use crate::model::{AccountId, ReservationId};
-use crate::quota::{QuotaDenial, QuotaLimit, QuotaUsage, Reservation, ReservationStatus, ReserveRequest};
+use crate::quota::{QuotaUsage, Reservation, ReservationStatus, ReserveRequest};
 use crate::store::QuotaStore;
 use crate::{Error, Result};
 
@@ -43,14 +43,7 @@ fn reservation(row: &SqliteRow) -> Result<Reservation> {
 #[async_trait::async_trait]
 impl QuotaStore for SqliteStore {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation> {
-        let samples = u64_to_i64(request.samples, "reserve.samples")?;
-        let limit = u64_to_i64(request.period_limit, "reserve.period_limit")?;
-        if !request.period.contains(request.now) {
-            return Err(Error::invalid("reserve.period", "must contain `now`"));
-        }
-        if request.expires_at <= request.now {
-            return Err(Error::invalid("reserve.expires_at", "must be after `now`"));
-        }
+        let (samples, limit) = request.validate()?;
         let (account, start, now) = (request.account.0, ms(request.period.start), ms(request.now));
 
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -97,25 +90,7 @@ impl QuotaStore for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?;
             tx.rollback().await?;
-            let remaining = request.period_limit.saturating_sub(used.saturating_add(held));
-            let denial = if remaining < request.samples {
-                QuotaDenial {
-                    limit_kind: QuotaLimit::PeriodSamples,
-                    requested: request.samples,
-                    remaining,
-                    limit: request.period_limit,
-                    resets_at: Some(request.period.end),
-                }
-            } else {
-                let max = u64::from(request.max_concurrent);
-                QuotaDenial {
-                    limit_kind: QuotaLimit::ConcurrentRuns,
-                    requested: 1,
-                    remaining: max.saturating_sub(i64_to_u64(active, "active reservations")?),
-                    limit: max,
-                    resets_at: None,
-                }
-            };
+            let denial = request.denial(used, held, i64_to_u64(active, "active reservations")?);
             return Err(Error::QuotaExceeded(denial));
         }
         sqlx::query(RESERVATION_INSERT)
@@ -135,17 +110,7 @@ impl QuotaStore for SqliteStore {
                 )
             })?;
         tx.commit().await?;
-        Ok(Reservation {
-            id: request.id,
-            account_id: request.account,
-            period_start: request.period.start,
-            samples: request.samples,
-            committed: None,
-            status: ReservationStatus::Held,
-            created_at: request.now,
-            expires_at: request.expires_at,
-            settled_at: None,
-        })
+        Ok(request.held())
     }
 
     async fn settle_reservation(

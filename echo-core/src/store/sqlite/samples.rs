@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
 use uuid::Uuid;
 
 use super::rows;
 use super::sql::{LOAD_CITATIONS, LOAD_MENTIONS, LOAD_SAMPLES, SAMPLE_COUNTS};
 use crate::model::{AccountId, Citation, Mention, RunId, SampleCounts, SampleRecord, SampleStatus};
+use crate::store::pool::MeteredPool;
 use crate::{Error, Result};
 
-pub(super) async fn counts(pool: &SqlitePool, account: AccountId, run: RunId) -> Result<SampleCounts> {
+pub(super) async fn counts(pool: &MeteredPool<Sqlite>, account: AccountId, run: RunId) -> Result<SampleCounts> {
     let groups: Vec<(Option<String>, i64)> = sqlx::query_as(SAMPLE_COUNTS)
         .bind(account.0)
         .bind(run.0)
@@ -35,7 +36,7 @@ pub(super) async fn counts(pool: &SqlitePool, account: AccountId, run: RunId) ->
     Ok(counts)
 }
 
-pub(super) async fn load(pool: &SqlitePool, account: AccountId, run: RunId) -> Result<Vec<SampleRecord>> {
+pub(super) async fn load(pool: &MeteredPool<Sqlite>, account: AccountId, run: RunId) -> Result<Vec<SampleRecord>> {
     // One read transaction: samples, mentions and citations come from the same snapshot.
     let mut tx = pool.begin().await?;
     let visible = sqlx::query("SELECT 1 FROM runs WHERE id = ?1 AND account_id = ?2")

@@ -80,9 +80,12 @@ pub const COMPLETE_RETRY: &str = "UPDATE samples SET status = 'pending', error_c
      WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6";
 
 /// Cancels a run's pending samples. `?1` account, `?2` run, `?3` now.
-/// Index: `samples_by_run_status` (or `samples_pending`).
+/// Index: `samples_by_run_status` (or `samples_pending`). In the run-scoped statements the
+/// account is written `+account_id`: a filter on the run's rows, never the access path
+/// (without it SQLite may pick `samples_by_account` and read every pending sample of the
+/// account).
 pub const CANCEL_PENDING: &str = "UPDATE samples SET status = 'cancelled', completed_at = ?3 \
-     WHERE run_id = ?2 AND account_id = ?1 AND status = 'pending'";
+     WHERE run_id = ?2 AND +account_id = ?1 AND status = 'pending'";
 
 /// Counts of a run's samples by status, in one query; the run row carries the tenant check
 /// (no row at all: the run is not visible; a NULL status row: the run has no samples).
@@ -96,7 +99,7 @@ pub const SAMPLE_COUNTS: &str = "SELECT s.status AS status, count(s.status) AS n
 pub const LOAD_SAMPLES: &str = "SELECT id, run_id, provider, model, prompt_index, repeat_index, status, attempt, \
         raw_answer, answer_sha256, served_model, request_id, finish_reason, input_tokens, output_tokens, \
         latency_ms, cost_nano_usd, error_class, error_message, completed_at, anonymized_at \
-     FROM samples WHERE run_id = ?2 AND account_id = ?1 \
+     FROM samples WHERE run_id = ?2 AND +account_id = ?1 \
      ORDER BY provider, model, prompt_index, repeat_index";
 
 /// Every mention of a run's samples (assembled per sample in memory). `?1` account, `?2` run.
@@ -104,13 +107,13 @@ pub const LOAD_SAMPLES: &str = "SELECT id, run_id, provider, model, prompt_index
 pub const LOAD_MENTIONS: &str = "SELECT m.sample_id AS sample_id, m.brand AS brand, m.byte_offset AS byte_offset, \
         m.byte_len AS byte_len, m.count AS count, m.rank AS rank, m.list_index AS list_index \
      FROM samples s JOIN mentions m ON m.sample_id = s.id \
-     WHERE s.run_id = ?2 AND s.account_id = ?1";
+     WHERE s.run_id = ?2 AND +s.account_id = ?1";
 
 /// Every citation of a run's samples. `?1` account, `?2` run. Plan as [`LOAD_MENTIONS`].
 pub const LOAD_CITATIONS: &str = "SELECT c.sample_id AS sample_id, c.position AS position, c.url AS url, \
         c.domain AS domain, c.title AS title, c.cited_text AS cited_text \
      FROM samples s JOIN citations c ON c.sample_id = s.id \
-     WHERE s.run_id = ?2 AND s.account_id = ?1";
+     WHERE s.run_id = ?2 AND +s.account_id = ?1";
 
 /// Columns of one enqueued sample row (multi-row INSERT, see `runs::enqueue`).
 pub(super) const SAMPLE_INSERT_COLUMNS: &str =
@@ -242,6 +245,33 @@ pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits (key, policy, tat_us)
 
 /// A bucket's state, read after a refusal to say when to retry. `?1` key, `?2` policy.
 pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = ?1 AND policy = ?2";
+/// An account's totals in one statement (one snapshot): whether the account exists, its
+/// runs by status, its samples by status with the summed cost and the number of priced
+/// samples. `?1` account. Indexes: the accounts primary key, `runs_by_account` and
+/// `samples_by_account` (both covering).
+pub const ACCOUNT_SUMMARY: &str = "SELECT 'account' AS kind, NULL AS status, count(*) AS n, \
+            NULL AS cost_nano_usd, 0 AS priced FROM accounts WHERE id = ?1 \
+     UNION ALL SELECT 'run', status, count(*), NULL, 0 FROM runs WHERE account_id = ?1 GROUP BY status \
+     UNION ALL SELECT 'sample', status, count(*), sum(cost_nano_usd), count(cost_nano_usd) \
+        FROM samples WHERE account_id = ?1 GROUP BY status";
+
+/// Visibility per target: answered samples per (provider, model), and per brand the answered
+/// samples naming it (one mentions row per sample and brand, so rows are samples).
+/// `?1` account, `?2` answered at or after (ms; `i64::MIN` for all time). Ordered by
+/// provider, model, brand; a target without any mention has one row with a NULL brand.
+/// Index: `samples_by_account` for both halves, the mentions primary key for the join.
+pub const VISIBILITY_BY_TARGET: &str = "WITH answered AS ( \
+        SELECT provider, model, count(*) AS n FROM samples \
+        WHERE account_id = ?1 AND status = 'succeeded' AND completed_at >= ?2 \
+        GROUP BY provider, model), \
+     named AS ( \
+        SELECT s.provider AS provider, s.model AS model, m.brand AS brand, count(*) AS n \
+        FROM samples s JOIN mentions m ON m.sample_id = s.id \
+        WHERE s.account_id = ?1 AND s.status = 'succeeded' AND s.completed_at >= ?2 \
+        GROUP BY s.provider, s.model, m.brand) \
+     SELECT a.provider AS provider, a.model AS model, a.n AS answered, n.brand AS brand, n.n AS mentioned \
+     FROM answered a LEFT JOIN named n ON n.provider = a.provider AND n.model = a.model \
+     ORDER BY a.provider, a.model, n.brand";
 
 #[cfg(test)]
 mod tests {

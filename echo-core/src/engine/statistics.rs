@@ -1,0 +1,75 @@
+//! Decision statistics on the `Echo` facade: precision plans and visibility over time.
+//!
+//! Thin wrappers that read what they need through `Echo`'s public operations (so tenant
+//! isolation and scopes are enforced there) and hand it to the pure functions in
+//! `analysis`.
+
+use super::Echo;
+use crate::analysis::{Plan, PlanRequest, VisibilitySeries, plan_run, visibility_series};
+use crate::auth::Principal;
+use crate::model::{ExperimentId, PageRequest, RunStatus};
+use crate::{Error, Result};
+
+/// The most runs one visibility series reads (each report is computed from its stored
+/// answers).
+pub const MAX_SERIES_RUNS: u32 = 100;
+
+/// The significance level of the change flags in [`Echo::visibility_series`].
+pub const SERIES_ALPHA: f64 = 0.05;
+
+impl Echo {
+    /// How many repeats an experiment needs for a visibility interval of ±`half_width`, at the
+    /// expected rate and at the worst case (50%), what that costs with the engine's pricing
+    /// table, and the adaptive goal that gets there with fewer answers when rates are far
+    /// from 50%. Nothing is written or spent.
+    pub async fn plan(&self, principal: &Principal, experiment_id: ExperimentId, request: PlanRequest) -> Result<Plan> {
+        let experiment = self.get_experiment(principal, experiment_id).await?;
+        plan_run(&experiment.spec, request, self.pricing())
+    }
+
+    /// Every brand's visibility, overall and per target, over the experiment's last `limit`
+    /// finished runs (completed or partial, oldest first), with each run's interval and a
+    /// flag on changes between consecutive runs that the change test finds significant at
+    /// [`SERIES_ALPHA`]. `limit` is 1 to [`MAX_SERIES_RUNS`].
+    pub async fn visibility_series(
+        &self,
+        principal: &Principal,
+        experiment_id: ExperimentId,
+        limit: u32,
+    ) -> Result<Vec<VisibilitySeries>> {
+        if !(1..=MAX_SERIES_RUNS).contains(&limit) {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_SERIES_RUNS} runs, got {limit}"),
+            ));
+        }
+        // Authorizes and answers NotFound for another account's experiment.
+        self.get_experiment(principal, experiment_id).await?;
+        let mut finished = Vec::new();
+        let mut page = PageRequest {
+            limit: Some(PageRequest::MAX_LIMIT),
+            after: None,
+        };
+        'pages: loop {
+            let runs = self.list_runs(principal, experiment_id, &page).await?;
+            for run in runs.items {
+                if matches!(run.status, RunStatus::Completed | RunStatus::Partial) {
+                    finished.push(run);
+                    if finished.len() == limit as usize {
+                        break 'pages;
+                    }
+                }
+            }
+            match runs.next_cursor {
+                Some(cursor) => page.after = Some(cursor),
+                None => break,
+            }
+        }
+        let mut reports = Vec::with_capacity(finished.len());
+        for run in &finished {
+            reports.push((run.created_at, self.report(principal, run.id).await?));
+        }
+        let pairs: Vec<_> = reports.iter().map(|(at, r)| (*at, r)).collect();
+        visibility_series(&pairs, SERIES_ALPHA)
+    }
+}

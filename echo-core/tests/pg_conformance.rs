@@ -1,0 +1,61 @@
+//! The store conformance suite on PostgreSQL: every check on a fresh database (a pool of
+//! several connections, so concurrent claims really race), and the whole suite twice on
+//! one database. Needs a server (`ECHO_TEST_PG_URL`); see `pg_support`.
+
+mod pg_support;
+
+use echo_core::store::Store;
+use echo_core::store::conformance;
+
+macro_rules! conformance_tests {
+    ($($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (_db, store) = pg_store_or_skip!(stringify!($check));
+                conformance::$check(&store).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+
+conformance_tests!(
+    accounts_round_trip,
+    experiment_crud,
+    experiment_isolation,
+    experiment_pagination,
+    enqueue_is_atomic_and_isolated,
+    run_listing_and_isolation,
+    run_status_rules,
+    claim_is_exclusive_under_concurrency,
+    claim_any_run,
+    lease_expiry_returns_samples,
+    completion_is_fenced,
+    max_attempts_fails_exhausted_leases,
+    retry_returns_to_pending,
+    redelivered_success_does_not_duplicate_facts,
+    cancel_pending_leaves_leased,
+    sample_counts_by_status,
+    load_samples_contents_and_order,
+    delete_experiment_cascades_and_conflicts,
+    quota_reserve_and_settle_once,
+    quota_concurrent_reservations_never_overspend,
+    quota_concurrent_runs_limit,
+    quota_month_boundary,
+    quota_expired_reservations_are_released,
+    rate_limit_admits_the_limit_then_paces,
+    rate_limit_holds_under_concurrency,
+    rate_limit_purge_forgets_full_buckets,
+    dashboard_aggregates_an_account,
+    pool_stats_are_consistent,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_twice_on_one_database() {
+    let (_db, store) = pg_store_or_skip!("run_all_twice_on_one_database");
+    conformance::run_all(&store).await;
+    // Twice: the checks tolerate data left by earlier checks.
+    conformance::run_all(&store).await;
+    store.close().await;
+}
