@@ -44,6 +44,7 @@ conformance_tests!(
     quota_concurrent_runs_limit,
     quota_month_boundary,
     quota_expired_reservations_are_released,
+    quota_settlement_races_expiry,
     rate_limit_admits_the_limit_then_paces,
     rate_limit_holds_under_concurrency,
     rate_limit_purge_forgets_full_buckets,

@@ -26,6 +26,7 @@ pub use queue::{
 pub use quota::{
     quota_concurrent_reservations_never_overspend, quota_concurrent_runs_limit,
     quota_expired_reservations_are_released, quota_month_boundary, quota_reserve_and_settle_once,
+    quota_settlement_races_expiry,
 };
 pub use rate_limit::{
     rate_limit_admits_the_limit_then_paces, rate_limit_holds_under_concurrency, rate_limit_purge_forgets_full_buckets,
@@ -64,6 +65,7 @@ pub async fn run_all(store: &dyn Store) {
     quota_concurrent_runs_limit(store).await;
     quota_month_boundary(store).await;
     quota_expired_reservations_are_released(store).await;
+    quota_settlement_races_expiry(store).await;
     rate_limit_admits_the_limit_then_paces(store).await;
     rate_limit_holds_under_concurrency(store).await;
     rate_limit_purge_forgets_full_buckets(store).await;

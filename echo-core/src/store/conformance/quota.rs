@@ -229,7 +229,7 @@ pub async fn quota_concurrent_reservations_never_overspend(store: &dyn Store) {
 }
 
 /// Max concurrent runs: unexpired held reservations count, settled and expired ones do
-/// not, and the limit holds when reservations race.
+/// not, and the limit holds when reservations race, across a month boundary too.
 pub async fn quota_concurrent_runs_limit(store: &dyn Store) {
     let acct = account(store, "quota-concurrency").await;
     let now = at(10_000);
@@ -260,16 +260,37 @@ pub async fn quota_concurrent_runs_limit(store: &dyn Store) {
         .await
         .expect("old holds expired");
 
-    // Racing: 20 reservations, at most 3 at once.
-    let racer = account(store, "quota-concurrency-race").await;
-    let requests: Vec<ReserveRequest> = (0..20).map(|_| request(racer.id, 1, 1_000, 3, now)).collect();
-    let ok = join_all(requests.iter().map(|r| store.reserve(r)))
-        .await
-        .into_iter()
-        .filter(|r| r.is_ok())
-        .count();
-    assert_eq!(ok, 3, "the concurrency limit holds under racing reservations");
-    assert_eq!(usage(store, racer.id, now).await.active_reservations, 3);
+    // Racing: 20 reservations, at most 3 at once — half of them in the last millisecond of
+    // January and half in the first of February, since the limit counts runs in every
+    // period (a backend that serializes reservations per period row would let both months
+    // through). Several rounds, each on a fresh account, because a lost race shows only in
+    // some interleavings.
+    let jan_end = at(31 * 24 * HOUR_MS - 1);
+    let feb = at(31 * 24 * HOUR_MS);
+    for round in 0..5 {
+        let racer = account(store, &format!("quota-concurrency-race-{round}")).await;
+        let requests: Vec<ReserveRequest> = (0..20)
+            .map(|i| request(racer.id, 1, 1_000, 3, if i % 2 == 0 { jan_end } else { feb }))
+            .collect();
+        let results = join_all(requests.iter().map(|r| store.reserve(r))).await;
+        let mut ok = 0;
+        for result in results {
+            match result {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    let denial = e
+                        .quota_denial()
+                        .unwrap_or_else(|| panic!("expected QuotaExceeded, got {e}"));
+                    assert_eq!(denial.limit_kind, QuotaLimit::ConcurrentRuns, "{e}");
+                }
+            }
+        }
+        assert_eq!(
+            ok, 3,
+            "the concurrency limit holds under racing reservations (round {round})"
+        );
+        assert_eq!(usage(store, racer.id, feb).await.active_reservations, 3);
+    }
 }
 
 /// Periods: a reservation counts in the period containing its `now`; the next month starts
@@ -370,5 +391,45 @@ pub async fn quota_expired_reservations_are_released(store: &dyn Store) {
     assert_eq!(
         (r_final.status, r_final.committed),
         (ReservationStatus::Committed, Some(25))
+    );
+}
+
+/// Settlements racing expiry sweeps (and sweeps racing each other): whichever reaches a
+/// reservation first, each is released once and charged once, nothing fails (no deadlock
+/// between sweeps and settlements), and the books balance.
+pub async fn quota_settlement_races_expiry(store: &dyn Store) {
+    let acct = account(store, "quota-expiry-race").await;
+    let now = t0() + chrono::Duration::milliseconds(70 * 24 * HOUR_MS);
+    let after = now + chrono::Duration::milliseconds(2 * HOUR_MS);
+    let mut held = Vec::new();
+    for _ in 0..30 {
+        held.push(
+            store
+                .reserve(&request(acct.id, 2, 1_000, 1_000, now))
+                .await
+                .expect("reserve"),
+        );
+    }
+    let settles = join_all(
+        held.iter()
+            .map(|r| async move { store.settle_reservation(acct.id, r.id, 1, after).await }),
+    );
+    let sweeps = join_all((0..4).map(|_| store.expire_reservations(after)));
+    let (settled, swept) = futures::join!(settles, sweeps);
+    for result in settled {
+        assert!(result.expect("a settlement racing the sweep succeeds"), "settled once");
+    }
+    for result in swept {
+        result.expect("a sweep racing settlements and other sweeps succeeds");
+    }
+    for r in &held {
+        let r = store.get_reservation(acct.id, r.id).await.expect("get");
+        assert_eq!((r.status, r.committed), (ReservationStatus::Committed, Some(1)));
+    }
+    let books = usage(store, acct.id, now).await;
+    assert_eq!(
+        (books.used, books.reserved),
+        (30, 0),
+        "each reservation released once and charged once"
     );
 }
