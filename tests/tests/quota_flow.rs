@@ -1,8 +1,13 @@
 //! Quotas and rate limits through the engine: reservations before enqueue, settlement when
 //! a run ends (answered samples charged, failed and cancelled ones refunded), the month
 //! boundary, expiry, tiers, and the run-start rate limit.
+//!
+//! Every case runs on SQLite (in memory) and on PostgreSQL (a database of its own, see
+//! `echo-core/tests/pg_support`; skipped loudly when no server is reachable outside CI).
 
 mod common;
+#[path = "../../echo-core/tests/pg_support/mod.rs"]
+mod pg_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +17,7 @@ use common::*;
 use echo_core::ErrorKind;
 use echo_core::auth::{Actor, Principal, Scope};
 use echo_core::clock::ManualClock;
-use echo_core::engine::{Echo, RunOptions};
+use echo_core::engine::{Echo, EchoBuilder, RunOptions};
 use echo_core::model::{NewAccount, PageRequest, ReservationId, RunStatus};
 use echo_core::provider::FailureRates;
 use echo_core::provider::resilience::ResiliencePolicy;
@@ -40,15 +45,14 @@ async fn account_in(echo: &Echo, tier: &str) -> Principal {
     Principal::host(account.id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_is_charged_for_its_answers_and_refunded_its_failures() {
+async fn a_run_is_charged_for_its_answers_and_refunded_its_failures(builder: EchoBuilder) {
     let failures = FailureRates {
         server_error: 0.35,
         rate_limited: 0.1,
         timeout: 0.0,
     };
     let clock = Arc::new(ManualClock::new(t("2026-11-15T12:00:00Z")));
-    let echo = Echo::builder()
+    let echo = builder
         .provider(simulated(2, Duration::ZERO, failures))
         .resilience_policy("simulated", ResiliencePolicy::for_provider("simulated").max_attempts(2))
         .clock(clock)
@@ -86,9 +90,8 @@ async fn a_run_is_charged_for_its_answers_and_refunded_its_failures() {
     assert_eq!(echo.quota_status(&me).await.unwrap().used, c.succeeded);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_run_is_charged_only_for_what_was_answered() {
-    let echo = Echo::builder()
+async fn a_cancelled_run_is_charged_only_for_what_was_answered(builder: EchoBuilder) {
+    let echo = builder
         .provider(simulated(3, Duration::from_millis(20), FailureRates::default()))
         .concurrency(4)
         .build()
@@ -118,11 +121,10 @@ async fn a_cancelled_run_is_charged_only_for_what_was_answered() {
     assert_eq!((after.used, after.reserved), (report.counts.succeeded, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quota_refusals_come_before_anything_is_written_and_say_what_is_left() {
+async fn quota_refusals_come_before_anything_is_written_and_say_what_is_left(builder: EchoBuilder) {
     let clock = Arc::new(ManualClock::new(t("2026-11-20T08:00:00Z")));
     let (provider, calls) = Counting::new(simulated(4, Duration::ZERO, FailureRates::default()));
-    let echo = Echo::builder()
+    let echo = builder
         .provider(provider)
         .clock(clock)
         .quota_policy(small_policy())
@@ -187,10 +189,9 @@ async fn quota_refusals_come_before_anything_is_written_and_say_what_is_left() {
     assert_eq!((status.used, status.reserved, status.active_runs), (0, 60, 2));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_allowance_resets_at_the_month_boundary() {
+async fn the_allowance_resets_at_the_month_boundary(builder: EchoBuilder) {
     let clock = Arc::new(ManualClock::new(t("2026-11-30T23:59:00Z")));
-    let echo = Echo::builder()
+    let echo = builder
         .provider(simulated(5, Duration::ZERO, FailureRates::default()))
         .clock(clock.clone())
         .quota_policy(small_policy())
@@ -227,10 +228,9 @@ async fn the_allowance_resets_at_the_month_boundary() {
     echo.enqueue_run(&me, exp.id, &RunOptions::default()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_abandoned_reservation_expires_and_a_late_finish_is_still_charged() {
+async fn an_abandoned_reservation_expires_and_a_late_finish_is_still_charged(builder: EchoBuilder) {
     let clock = Arc::new(ManualClock::new(t("2026-11-10T09:00:00Z")));
-    let echo = Echo::builder()
+    let echo = builder
         .provider(simulated(6, Duration::ZERO, FailureRates::default()))
         .clock(clock.clone())
         .reservation_hold(Duration::from_secs(3600))
@@ -256,11 +256,10 @@ async fn an_abandoned_reservation_expires_and_a_late_finish_is_still_charged() {
     assert_eq!((status.used, status.reserved), (20, 0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_starts_are_rate_limited_per_api_key() {
+async fn run_starts_are_rate_limited_per_api_key(builder: EchoBuilder) {
     let clock = Arc::new(ManualClock::new(t("2026-11-10T09:00:00Z")));
     let policy = TieredQuotaPolicy::empty().tier("wide", TierLimits::new(1_000_000, 1_000, 1_000));
-    let echo = Echo::builder()
+    let echo = builder
         .provider(simulated(7, Duration::ZERO, FailureRates::default()))
         .clock(clock.clone())
         .quota_policy(policy)
@@ -311,9 +310,8 @@ async fn run_starts_are_rate_limited_per_api_key() {
     assert!(refused.headers().contains(&("Retry-After", "1".to_string())));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_tiers_are_refused_clearly() {
-    let echo = Echo::builder()
+async fn unknown_tiers_are_refused_clearly(builder: EchoBuilder) {
+    let echo = builder
         .provider(simulated(8, Duration::ZERO, FailureRates::default()))
         .build()
         .await
@@ -348,3 +346,38 @@ async fn unknown_tiers_are_refused_clearly() {
     assert!(err.to_string().contains("tier \"pro\" is not defined"), "{err}");
     assert_eq!(narrower.quota_status(&me).await.unwrap_err().kind(), ErrorKind::Config);
 }
+
+/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Echo::builder().sqlite_memory()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(super::Echo::builder().database_url(&db.url)).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_run_is_charged_for_its_answers_and_refunded_its_failures,
+    a_cancelled_run_is_charged_only_for_what_was_answered,
+    quota_refusals_come_before_anything_is_written_and_say_what_is_left,
+    the_allowance_resets_at_the_month_boundary,
+    an_abandoned_reservation_expires_and_a_late_finish_is_still_charged,
+    run_starts_are_rate_limited_per_api_key,
+    unknown_tiers_are_refused_clearly,
+);
