@@ -49,6 +49,8 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
             &Principal::admin(),
             NewAccount {
                 name: "bench".into(),
+                // 10,000 samples in one run: past the free tier's 500 per run.
+                tier: Some("enterprise".into()),
                 ..Default::default()
             },
         )

@@ -6,6 +6,7 @@
 
 use crate::auth::AuthFailure;
 use crate::provider::LlmError;
+use crate::quota::{QuotaDenial, RateLimitDecision, RateLimitPolicy};
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -94,13 +95,25 @@ pub enum Error {
     #[error("conflict: {0}")]
     Conflict(String),
 
-    /// A quota would be exceeded.
+    /// A quota would be exceeded. The [`QuotaDenial`] says which limit, what was asked,
+    /// what is left and when it resets (also through [`Error::quota_denial`]).
     #[error("quota exceeded: {0}")]
-    QuotaExceeded(String),
+    QuotaExceeded(QuotaDenial),
 
-    /// A rate limit refused the operation.
-    #[error("rate limited: retry after {retry_after:?}")]
-    RateLimited { retry_after: std::time::Duration },
+    /// A rate limit refused the operation: `policy` admits `limit` requests per `window`;
+    /// retrying after `retry_after` will be admitted (if nothing else spends the allowance).
+    #[error(
+        "rate limited: {policy} allows {limit} per {window_secs} s; retry after {retry_secs:.1} s",
+        window_secs = window.as_secs_f64(),
+        retry_secs = retry_after.as_secs_f64()
+    )]
+    RateLimited {
+        retry_after: std::time::Duration,
+        /// The policy's name (e.g. `runs.start`).
+        policy: String,
+        limit: u32,
+        window: std::time::Duration,
+    },
 
     /// A provider call failed in a way the caller must see (most provider failures are
     /// recorded on the sample instead).
@@ -173,6 +186,32 @@ impl Error {
     pub fn auth_failure(&self) -> Option<AuthFailure> {
         match self {
             Error::Unauthenticated(reason) => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// The refusal of a [`RateLimitDecision`] as an error.
+    pub fn rate_limited(policy: &RateLimitPolicy, decision: &RateLimitDecision) -> Self {
+        Error::RateLimited {
+            retry_after: decision.retry_after,
+            policy: policy.name().to_string(),
+            limit: policy.limit(),
+            window: policy.window(),
+        }
+    }
+
+    /// The details of an [`Error::QuotaExceeded`], if this is one.
+    pub fn quota_denial(&self) -> Option<&QuotaDenial> {
+        match self {
+            Error::QuotaExceeded(denial) => Some(denial),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before retrying, for errors that say so (rate limits).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

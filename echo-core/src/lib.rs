@@ -16,6 +16,7 @@ pub mod engine;
 mod error;
 pub mod model;
 pub mod provider;
+pub mod quota;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};

@@ -230,3 +230,89 @@ async fn hot_queries_use_their_indexes() {
     assert_eq!(store.sample_counts(account, run).await.unwrap().total(), 500);
     assert_eq!(store.load_samples(account, run).await.unwrap().len(), 500);
 }
+
+/// The quota and rate-limit statements: primary-key lookups and the partial/account indexes
+/// of the reservations table, never a scan — on a store with many accounts' books.
+#[tokio::test]
+async fn quota_and_rate_limit_statements_use_their_indexes() {
+    use echo_core::model::ReservationId;
+    use echo_core::quota::{QuotaPeriod, RateLimitPolicy, ReserveRequest};
+    use echo_core::store::{QuotaStore, RateLimitStore};
+
+    let store = SqliteStore::open(SqliteConfig::memory()).await.unwrap();
+    let now = sqlite_support::t0();
+    let policy = RateLimitPolicy::per_minute("runs.start", 10).unwrap();
+    for i in 0..200 {
+        let a = account(&store).await;
+        for j in 0..5 {
+            let r = store
+                .reserve(&ReserveRequest {
+                    account: a.id,
+                    id: ReservationId::new(),
+                    samples: 10,
+                    period: QuotaPeriod::calendar_month(now),
+                    period_limit: 1_000,
+                    max_concurrent: 100,
+                    now,
+                    expires_at: now + chrono::Duration::hours(1),
+                })
+                .await
+                .unwrap();
+            if j % 2 == 0 {
+                store.settle_reservation(a.id, r.id, 5, now).await.unwrap();
+            }
+        }
+        store
+            .check_rate_limit(&format!("account:{i}"), &policy, 1, now)
+            .await
+            .unwrap();
+    }
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+
+    let checks: [(&str, &str, &[&str]); 8] = [
+        (
+            "QUOTA_RESERVE",
+            sql::QUOTA_RESERVE,
+            &["sqlite_autoindex_quota_periods_1", "reservations_by_account"],
+        ),
+        (
+            "QUOTA_ACTIVE_RESERVATIONS",
+            sql::QUOTA_ACTIVE_RESERVATIONS,
+            &["reservations_by_account"],
+        ),
+        ("SETTLE_HELD", sql::SETTLE_HELD, &["sqlite_autoindex_reservations_1"]),
+        (
+            "SETTLE_EXPIRED",
+            sql::SETTLE_EXPIRED,
+            &["sqlite_autoindex_reservations_1"],
+        ),
+        ("QUOTA_APPLY", sql::QUOTA_APPLY, &["sqlite_autoindex_quota_periods_1"]),
+        (
+            "EXPIRE_RESERVATIONS",
+            sql::EXPIRE_RESERVATIONS,
+            &["reservations_held_expiry"],
+        ),
+        ("RATE_LIMIT_READ", sql::RATE_LIMIT_READ, &["PRIMARY KEY"]),
+        ("QUOTA_PERIOD_CREATE", sql::QUOTA_PERIOD_CREATE, &[]),
+    ];
+    for (name, statement, indexes) in checks {
+        let p = plan(&store, statement).await;
+        println!("{name}:\n  {}", p.join("\n  "));
+        assert!(
+            !p.iter().any(|l| l.starts_with("SCAN ") && !l.contains(" INDEX ")),
+            "{name}: full table scan:\n{}",
+            p.join("\n")
+        );
+        for ix in indexes {
+            assert!(
+                p.iter().any(|l| l.contains(ix)),
+                "{name}: expected {ix}:\n{}",
+                p.join("\n")
+            );
+        }
+    }
+    // The upsert's conflict target is the primary key; its plan has no scan either.
+    let p = plan(&store, sql::RATE_LIMIT_TAKE).await;
+    println!("RATE_LIMIT_TAKE:\n  {}", p.join("\n  "));
+    assert!(!p.iter().any(|l| l.starts_with("SCAN ")), "{p:?}");
+}

@@ -81,7 +81,7 @@ fn build(py: Python<'_>, err: &Error, message: &str) -> PyResult<PyErr> {
         kwargs.set_item("field", field)?;
     }
     match err {
-        Error::RateLimited { retry_after } => kwargs.set_item("retry_after", retry_after.as_secs_f64())?,
+        Error::RateLimited { retry_after, .. } => kwargs.set_item("retry_after", retry_after.as_secs_f64())?,
         Error::Provider { provider, .. } => kwargs.set_item("provider", provider)?,
         _ => {}
     }

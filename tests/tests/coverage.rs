@@ -9,6 +9,7 @@ use common::*;
 use echo_core::engine::{Echo, RunOptions};
 use echo_core::model::{ExperimentSpec, Target};
 use echo_core::provider::FailureRates;
+use echo_core::quota::UnmeteredQuotaPolicy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wilson_intervals_cover_the_true_visibility_about_95_percent_of_the_time() {
@@ -16,6 +17,8 @@ async fn wilson_intervals_cover_the_true_visibility_about_95_percent_of_the_time
     const REPEATS: u32 = 40;
     let echo = Echo::builder()
         .provider(simulated(2024, Duration::ZERO, FailureRates::default()))
+        // 400 runs and 16,000 samples in one account: far past any tier's limits.
+        .quota_policy(UnmeteredQuotaPolicy)
         .build()
         .await
         .unwrap();

@@ -9,6 +9,7 @@ use super::{Echo, EngineConfig, ProviderRegistry};
 use crate::clock::{Clock, SystemClock};
 use crate::provider::resilience::{ResiliencePolicy, Resilient};
 use crate::provider::{DynProvider, PricingTable, Provider};
+use crate::quota::{QuotaPolicy, TieredQuotaPolicy};
 use crate::store::{PgConfig, PgStore, SqliteConfig, SqliteStore, Store};
 use crate::{Error, Result};
 
@@ -42,6 +43,7 @@ pub struct EchoBuilder {
     pricing: PricingTable,
     /// Resilience policies by provider id, replacing `ResiliencePolicy::for_provider`.
     policies: HashMap<String, ResiliencePolicy>,
+    quota: Arc<dyn QuotaPolicy>,
 }
 
 impl Default for EchoBuilder {
@@ -53,6 +55,7 @@ impl Default for EchoBuilder {
             config: EngineConfig::default(),
             pricing: PricingTable::default(),
             policies: HashMap::new(),
+            quota: Arc::new(TieredQuotaPolicy::standard()),
         }
     }
 }
@@ -177,6 +180,20 @@ impl EchoBuilder {
         self
     }
 
+    /// The quota policy: which limits each account tier has (default:
+    /// [`TieredQuotaPolicy::standard`], tiers `free`, `pro` and `enterprise`).
+    pub fn quota_policy(mut self, policy: impl QuotaPolicy + 'static) -> Self {
+        self.quota = Arc::new(policy);
+        self
+    }
+
+    /// How long a run's quota reservation is held before the maintenance sweep may release
+    /// it (default 24 hours).
+    pub fn reservation_hold(mut self, hold: Duration) -> Self {
+        self.config.reservation_hold = hold;
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -226,7 +243,14 @@ impl EchoBuilder {
             StoreChoice::Url(url) => open_url(&url).await?,
             StoreChoice::Custom(store) => store,
         };
-        Ok(Echo::from_parts(store, registry, self.clock, self.config, self.pricing))
+        Ok(Echo::from_parts(
+            store,
+            registry,
+            self.clock,
+            self.config,
+            self.pricing,
+            self.quota,
+        ))
     }
 }
 

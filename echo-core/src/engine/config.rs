@@ -32,6 +32,11 @@ pub struct EngineConfig {
     /// How often API key uses are written to `api_keys.last_used_at` (batched, so each
     /// key's row is written at most once per interval; see `auth::usage`).
     pub key_usage_flush: Duration,
+    /// How long a run's quota reservation is held before the maintenance sweep
+    /// (`Echo::expire_reservations`) releases it: a safety net for runs that never finish.
+    /// Longer than any run should take; a run that settles after its hold expired is still
+    /// charged for what it answered.
+    pub reservation_hold: Duration,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +52,7 @@ impl Default for EngineConfig {
             idle_poll: Duration::from_millis(100),
             resilience: true,
             key_usage_flush: Duration::from_secs(60),
+            reservation_hold: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -68,6 +74,9 @@ impl EngineConfig {
         }
         if self.lease < Duration::from_secs(1) {
             return Err(Error::invalid("lease", "must be at least one second"));
+        }
+        if self.reservation_hold < Duration::from_secs(60) {
+            return Err(Error::invalid("reservation_hold", "must be at least one minute"));
         }
         if self.request_timeout.is_zero() {
             return Err(Error::invalid("request_timeout", "must be positive"));

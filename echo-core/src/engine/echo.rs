@@ -19,6 +19,7 @@ use crate::model::{
     Run, RunId, RunStatus, SampleId,
 };
 use crate::provider::PricingTable;
+use crate::quota::QuotaPolicy;
 use crate::store::{NewSample, Store};
 use crate::{Error, Result};
 
@@ -48,6 +49,7 @@ struct Inner {
     /// Lease owner id of this engine instance.
     owner: String,
     pricing: Arc<PricingTable>,
+    quota: Arc<dyn QuotaPolicy>,
     /// Runs executing in this process, so `cancel_run` reaches them without a handle.
     active: Mutex<HashMap<RunId, CancellationToken>>,
     /// API key uses not yet written to `last_used_at`.
@@ -76,6 +78,7 @@ impl Echo {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
         pricing: PricingTable,
+        quota: Arc<dyn QuotaPolicy>,
     ) -> Self {
         let owner = format!(
             "echo-{}-{}",
@@ -92,6 +95,7 @@ impl Echo {
                 config,
                 owner,
                 pricing: Arc::new(pricing),
+                quota,
                 active: Mutex::new(HashMap::new()),
             }),
         }
@@ -101,6 +105,18 @@ impl Echo {
     /// returns equals what a later `get_*` reads back.
     pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         crate::store::truncate_to_millis(self.inner.clock.now())
+    }
+
+    pub(super) fn quota(&self) -> &Arc<dyn QuotaPolicy> {
+        &self.inner.quota
+    }
+
+    pub(super) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub(super) fn config(&self) -> &EngineConfig {
+        &self.inner.config
     }
 
     /// The underlying store.
@@ -135,6 +151,12 @@ impl Echo {
         let tier = new.tier.unwrap_or_else(|| "free".to_string());
         if tier.trim().is_empty() {
             return Err(Error::invalid("account.tier", "must not be blank when given"));
+        }
+        if self.inner.quota.limits(&tier).is_none() {
+            return Err(Error::invalid(
+                "account.tier",
+                crate::quota::policy_unknown_tier(&*self.inner.quota, &tier),
+            ));
         }
         let account = Account {
             id: AccountId::new(),
@@ -242,6 +264,11 @@ impl Echo {
 
     /// Plans and enqueues a run (the run and all its pending samples in one transaction)
     /// without executing it. Workers, or [`Echo::resume_run`], execute it.
+    ///
+    /// Before anything is written, the run must fit the account's tier (`QuotaExceeded`:
+    /// samples per run, samples left this month, runs at once) and the principal's run-start
+    /// rate limit (`RateLimited`); its planned samples are then reserved, and settled when
+    /// the run ends (answered samples charged, the rest refunded).
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
     pub async fn enqueue_run(
         &self,
@@ -262,6 +289,7 @@ impl Echo {
         // anything is written.
         self.check_spec(&experiment.spec)?;
         let spec = experiment.spec;
+        let limits = self.admit_run_start(principal, Some(spec.planned_samples())).await?;
         let mut samples = Vec::with_capacity(usize::try_from(spec.planned_samples()).unwrap_or(0));
         for target in &spec.targets {
             for prompt_index in 0..spec.prompts.len() as u32 {
@@ -287,7 +315,11 @@ impl Echo {
             started_at: None,
             finished_at: None,
         };
-        self.inner.store.enqueue_run(&run, &samples).await?;
+        self.reserve_run(&run, &limits).await?;
+        if let Err(e) = self.inner.store.enqueue_run(&run, &samples).await {
+            self.refund_run(&run).await;
+            return Err(e);
+        }
         tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
         Ok(run)
     }
@@ -311,6 +343,7 @@ impl Echo {
         principal.require(Scope::RunsWrite)?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         self.inner.providers.check_targets(&run.spec.targets)?;
+        self.admit_run_start(principal, None).await?;
         self.execute(run, None)
     }
 
@@ -391,6 +424,8 @@ impl Echo {
                     .store
                     .set_run_status(run.account_id, run_id, RunStatus::Cancelled, now)
                     .await?;
+                let counts = self.inner.store.sample_counts(run.account_id, run_id).await?;
+                crate::quota::settle_run(&*self.inner.store, &run, &counts, now).await?;
             }
             None => {}
         }

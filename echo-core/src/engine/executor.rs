@@ -44,6 +44,8 @@ pub(crate) async fn execute_run(
         // Already terminal (e.g. resuming a finished run): nothing to execute.
         let current = ctx.store.get_run(account, run.id).await?;
         if current.status.is_terminal() {
+            // Settling is idempotent: this completes a settlement a crash interrupted.
+            crate::quota::settle_run(&*ctx.store, &current, &initial, ctx.clock.now()).await?;
             publish(&progress, &ctx, current.status, initial, started, 0);
             return super::report::build(&*ctx.store, &current, ctx.extractor.catalog(), ctx.clock.now()).await;
         }
@@ -78,6 +80,7 @@ pub(crate) async fn execute_run(
     let counts = ctx.store.sample_counts(account, run.id).await?;
     let status = final_status(cancelled, &counts);
     ctx.store.set_run_status(account, run.id, status, now).await?;
+    crate::quota::settle_run(&*ctx.store, run, &counts, now).await?;
     let finished_here = counts.finished().saturating_sub(initial.finished());
     publish(&progress, &ctx, status, counts, started, finished_here);
     tracing::info!(run_id = %run.id, status = status.as_str(), succeeded = counts.succeeded, failed = counts.failed,

@@ -4,7 +4,8 @@
 //! Echo::start_run(principal, experiment)
 //!   authorize → plan (targets × prompts × repeats) → enqueue (run + samples, one txn)
 //!   → execute (claim → provider → extract → persist, bounded concurrency)
-//!   → finalize (status, report)
+//!   (before enqueue: run size, run-start rate limit, quota reservation)
+//!   → finalize (status, settle the reservation, report)
 //! ```
 
 mod builder;
@@ -17,6 +18,7 @@ mod handle;
 mod keys;
 mod progress;
 mod providers;
+mod quotas;
 mod report;
 mod run_context;
 mod sample_exec;

@@ -1,7 +1,8 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`], [`DashboardStore`]) that every backend implements; [`Store`] is all of them. Every method
+//! [`RunStore`], [`DashboardStore`], [`QuotaStore`], [`RateLimitStore`]) that every backend
+//! implements; [`Store`] is all of them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -19,6 +20,8 @@ pub mod dashboard;
 mod keys;
 pub mod pool;
 pub mod postgres;
+mod quota;
+mod rate_limit;
 pub(crate) mod rollup;
 pub mod sqlite;
 
@@ -36,6 +39,8 @@ pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility}
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
+pub use quota::QuotaStore;
+pub use rate_limit::RateLimitStore;
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -212,7 +217,9 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + std::fmt::Debug {
+pub trait Store:
+    AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + QuotaStore + RateLimitStore + std::fmt::Debug
+{
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
     /// The connection pool's size, idle and busy connections, and how many acquisitions had

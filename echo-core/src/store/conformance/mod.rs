@@ -13,6 +13,8 @@ mod experiments;
 mod fixtures;
 mod keys;
 mod queue;
+mod quota;
+mod rate_limit;
 mod runs;
 
 pub use accounts::accounts_round_trip;
@@ -22,6 +24,14 @@ pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
+};
+pub use quota::{
+    quota_concurrent_reservations_never_overspend, quota_concurrent_runs_limit,
+    quota_expired_reservations_are_released, quota_month_boundary, quota_reserve_and_settle_once,
+    quota_settlement_races_expiry,
+};
+pub use rate_limit::{
+    rate_limit_admits_the_limit_then_paces, rate_limit_holds_under_concurrency, rate_limit_purge_forgets_full_buckets,
 };
 pub use runs::{
     cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
@@ -52,6 +62,15 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    quota_reserve_and_settle_once(store).await;
+    quota_concurrent_reservations_never_overspend(store).await;
+    quota_concurrent_runs_limit(store).await;
+    quota_month_boundary(store).await;
+    quota_expired_reservations_are_released(store).await;
+    quota_settlement_races_expiry(store).await;
+    rate_limit_admits_the_limit_then_paces(store).await;
+    rate_limit_holds_under_concurrency(store).await;
+    rate_limit_purge_forgets_full_buckets(store).await;
     dashboard_aggregates_an_account(store).await;
     pool_stats_are_consistent(store).await;
     api_key_round_trip(store).await;

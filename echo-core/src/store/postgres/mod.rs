@@ -13,8 +13,8 @@
 //! (enqueue, batched completion, mentions and citations) binds whole columns as arrays and
 //! expands them with `UNNEST`: one statement per table whatever the batch size.
 //!
-//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys), like the
-//! SQLite backend; a new store trait adds its own file here.
+//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys, quota,
+//! rate_limit), like the SQLite backend; a new store trait adds its own file here.
 
 mod accounts;
 mod config;
@@ -23,6 +23,8 @@ mod dashboard;
 mod experiments;
 mod keys;
 mod queue;
+mod quota;
+mod rate_limit;
 mod rows;
 mod runs;
 mod samples;

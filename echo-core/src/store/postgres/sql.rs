@@ -279,6 +279,107 @@ pub const UPSERT_MENTION_ROLLUPS: &str = "INSERT INTO mention_rollups (run_id, a
      SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) \
      ON CONFLICT (run_id, provider, model, day, brand) DO UPDATE SET \
         samples = mention_rollups.samples + excluded.samples";
+/// Columns of a reservation row, read by `quota::reservation`.
+pub const RESERVATION_COLUMNS: &str =
+    "id, account_id, period_start, samples, samples_committed, status, created_at, expires_at, settled_at";
+
+/// Reserve step 1: lock the account row, the point where an account's reservations queue
+/// up. `$1` account. Index: accounts primary key. No row: the account does not exist.
+///
+/// Why the account and not only the period row: READ COMMITTED takes a snapshot per
+/// statement, and when the conditional UPDATE of [`QUOTA_RESERVE`] waits for a row lock,
+/// PostgreSQL re-checks only that row's columns against its newest version
+/// (EvalPlanQual); the count of held reservations in its WHERE keeps the snapshot from
+/// before the wait and would miss a reservation committed meanwhile, letting two runs
+/// pass a limit of one. Taking the lock in its own statement first means every later
+/// statement of the transaction starts after the previous holder committed, and no
+/// other reservation of the account can be inserted until we commit. The account (not
+/// the period row) because the run count spans periods. `NO KEY UPDATE` does not block
+/// the `KEY SHARE` locks of foreign-key checks, so inserts of the account's experiments,
+/// runs and samples never wait for it.
+pub const QUOTA_LOCK_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE";
+
+/// Reserve step 2: the account's row for the period, if missing. `$1` account, `$2` period
+/// start, `$3` period end, `$4` limit, `$5` now. Index: primary key.
+pub const QUOTA_PERIOD_CREATE: &str = "INSERT INTO quota_periods \
+        (account_id, period_start, period_end, samples_limit, updated_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (account_id, period_start) DO NOTHING";
+
+/// Reserve step 3: the check and the increment in ONE conditional statement — enough
+/// samples left in the period (written `used + reserved <= limit - n`, which cannot
+/// overflow), and fewer unexpired held reservations than the tier's concurrency (exact
+/// because of [`QUOTA_LOCK_ACCOUNT`]). `$1` account, `$2` period start, `$3` samples,
+/// `$4` limit, `$5` now, `$6` max concurrent. Indexes: primary key;
+/// `reservations_by_account` for the count.
+pub const QUOTA_RESERVE: &str = "UPDATE quota_periods \
+     SET samples_reserved = samples_reserved + $3, samples_limit = $4, updated_at = $5 \
+     WHERE account_id = $1 AND period_start = $2 \
+       AND samples_used + samples_reserved <= $4 - $3 \
+       AND (SELECT count(*) FROM reservations \
+            WHERE account_id = $1 AND status = 'held' AND expires_at > $5) < $6";
+
+/// Reserve step 4 (only after step 3 changed the row): the reservation. `$1` id, `$2`
+/// account, `$3` period start, `$4` samples, `$5` now, `$6` expiry.
+pub const RESERVATION_INSERT: &str = "INSERT INTO reservations \
+        (id, account_id, period_start, samples, status, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, 'held', $5, $6)";
+
+/// A period's books. `$1` account, `$2` period start. Index: primary key.
+pub const QUOTA_PERIOD_BOOKS: &str =
+    "SELECT samples_used, samples_reserved FROM quota_periods WHERE account_id = $1 AND period_start = $2";
+
+/// Unexpired held reservations of an account at `$2`. Index: `reservations_by_account`.
+pub const QUOTA_ACTIVE_RESERVATIONS: &str =
+    "SELECT count(*) FROM reservations WHERE account_id = $1 AND status = 'held' AND expires_at > $2";
+
+/// Settle a HELD reservation, at most once (the status guard, re-checked on the newest row
+/// version when two settlements race): charge `least($3, samples)`. `$1` id, `$2` account,
+/// `$3` committed, `$4` now. Returns what the period row needs. Index: primary key.
+pub const SETTLE_HELD: &str = "UPDATE reservations \
+     SET status = CASE WHEN least($3, samples) > 0 THEN 'committed' ELSE 'refunded' END, \
+         samples_committed = least($3, samples), settled_at = $4 \
+     WHERE id = $1 AND account_id = $2 AND status = 'held' \
+     RETURNING period_start, samples, samples_committed";
+
+/// Settle an EXPIRED reservation (its hold was already released): only the charge is left
+/// to apply. Parameters as [`SETTLE_HELD`].
+pub const SETTLE_EXPIRED: &str = "UPDATE reservations \
+     SET status = CASE WHEN least($3, samples) > 0 THEN 'committed' ELSE 'refunded' END, \
+         samples_committed = least($3, samples), settled_at = $4 \
+     WHERE id = $1 AND account_id = $2 AND status = 'expired' \
+     RETURNING period_start, samples, samples_committed";
+
+/// Apply a settlement to the period row. `$1` account, `$2` period start, `$3` samples no
+/// longer reserved, `$4` samples charged, `$5` now. Index: primary key.
+pub const QUOTA_APPLY: &str = "UPDATE quota_periods \
+     SET samples_reserved = samples_reserved - $3, samples_used = samples_used + $4, updated_at = $5 \
+     WHERE account_id = $1 AND period_start = $2";
+
+/// Release held reservations past their expiry. `$1` now. Index: `reservations_held_expiry`.
+/// Rows another transaction holds (a settlement, or a concurrent sweep) are skipped, not
+/// waited for: that transaction resolves them, and two sweeps cannot deadlock.
+pub const EXPIRE_RESERVATIONS: &str = "UPDATE reservations SET status = 'expired', settled_at = $1 \
+     WHERE id IN (SELECT id FROM reservations WHERE status = 'held' AND expires_at < $1 \
+        FOR UPDATE SKIP LOCKED) \
+     RETURNING account_id, period_start, samples";
+
+/// GCRA check-and-take in ONE statement: a new bucket starts at `now + increment`; an
+/// existing one moves to `greatest(tat, now) + increment` only if that stays within the
+/// tolerance, else it is left alone and nothing is returned (refused). `ON CONFLICT DO
+/// UPDATE` locks the row and evaluates its WHERE on the newest version, so concurrent
+/// callers are serialized per bucket. `$1` key, `$2` policy, `$3` now (µs), `$4` increment
+/// (µs), `$5` tolerance (µs). Index: primary key.
+pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits AS b (key, policy, tat_us) VALUES ($1, $2, $3 + $4) \
+     ON CONFLICT (key, policy) DO UPDATE SET tat_us = greatest(b.tat_us, $3) + $4 \
+     WHERE greatest(b.tat_us, $3) + $4 - $5 <= $3 \
+     RETURNING tat_us";
+
+/// A bucket's state, read after a refusal to say when to retry. `$1` key, `$2` policy.
+pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = $1 AND policy = $2";
+
+/// Forget buckets that are full again (as good as no row). `$1` now (µs). Sequential scan:
+/// a maintenance sweep over a table of one row per active key.
+pub const RATE_LIMIT_PURGE: &str = "DELETE FROM rate_limits WHERE tat_us <= $1";
 
 #[cfg(test)]
 mod tests {

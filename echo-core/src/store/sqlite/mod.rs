@@ -16,6 +16,8 @@ mod dashboard;
 pub(crate) mod experiments;
 mod keys;
 mod queue;
+mod quota;
+mod rate_limit;
 mod rows;
 mod runs;
 mod samples;

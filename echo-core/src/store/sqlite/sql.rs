@@ -199,6 +199,75 @@ pub(super) fn pow2_chunks(mut n: usize, max: usize) -> Vec<usize> {
 /// One sample's raw provider response. `?1` account, `?2` sample id. Index: primary key.
 pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = ?2 AND account_id = ?1";
 
+/// Columns of a reservation row, read by `quota::reservation`.
+pub const RESERVATION_COLUMNS: &str =
+    "id, account_id, period_start, samples, samples_committed, status, created_at, expires_at, settled_at";
+
+/// Reserve step 1: the account's row for the period, if missing. `?1` account, `?2` period
+/// start, `?3` period end, `?4` limit, `?5` now. Index: primary key.
+pub const QUOTA_PERIOD_CREATE: &str = "INSERT INTO quota_periods \
+        (account_id, period_start, period_end, samples_limit, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (account_id, period_start) DO NOTHING";
+
+/// Reserve step 2: the check and the increment in ONE conditional statement — enough
+/// samples left in the period, and fewer unexpired held reservations than the tier's
+/// concurrency. `?1` account, `?2` period start, `?3` samples, `?4` limit, `?5` now, `?6`
+/// max concurrent. Indexes: primary key; `reservations_by_account` for the count.
+pub const QUOTA_RESERVE: &str = "UPDATE quota_periods \
+     SET samples_reserved = samples_reserved + ?3, samples_limit = ?4, updated_at = ?5 \
+     WHERE account_id = ?1 AND period_start = ?2 \
+       AND samples_used + samples_reserved + ?3 <= ?4 \
+       AND (SELECT count(*) FROM reservations \
+            WHERE account_id = ?1 AND status = 'held' AND expires_at > ?5) < ?6";
+
+/// Reserve step 3 (only after step 2 changed the row): the reservation. `?1` id, `?2`
+/// account, `?3` period start, `?4` samples, `?5` now, `?6` expiry.
+pub const RESERVATION_INSERT: &str = "INSERT INTO reservations \
+        (id, account_id, period_start, samples, status, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, 'held', ?5, ?6)";
+
+/// Unexpired held reservations of an account at `?2`. Index: `reservations_by_account`.
+pub const QUOTA_ACTIVE_RESERVATIONS: &str =
+    "SELECT count(*) FROM reservations WHERE account_id = ?1 AND status = 'held' AND expires_at > ?2";
+
+/// Settle a HELD reservation, at most once (the status guard): charge `min(?3, samples)`.
+/// `?1` id, `?2` account, `?3` committed, `?4` now. Returns what the period row needs.
+pub const SETTLE_HELD: &str = "UPDATE reservations \
+     SET status = CASE WHEN min(?3, samples) > 0 THEN 'committed' ELSE 'refunded' END, \
+         samples_committed = min(?3, samples), settled_at = ?4 \
+     WHERE id = ?1 AND account_id = ?2 AND status = 'held' \
+     RETURNING period_start, samples, samples_committed";
+
+/// Settle an EXPIRED reservation (its hold was already released): only the charge is left
+/// to apply. Parameters as [`SETTLE_HELD`].
+pub const SETTLE_EXPIRED: &str = "UPDATE reservations \
+     SET status = CASE WHEN min(?3, samples) > 0 THEN 'committed' ELSE 'refunded' END, \
+         samples_committed = min(?3, samples), settled_at = ?4 \
+     WHERE id = ?1 AND account_id = ?2 AND status = 'expired' \
+     RETURNING period_start, samples, samples_committed";
+
+/// Apply a settlement to the period row. `?1` account, `?2` period start, `?3` samples no
+/// longer reserved, `?4` samples charged, `?5` now. Index: primary key.
+pub const QUOTA_APPLY: &str = "UPDATE quota_periods \
+     SET samples_reserved = samples_reserved - ?3, samples_used = samples_used + ?4, updated_at = ?5 \
+     WHERE account_id = ?1 AND period_start = ?2";
+
+/// Release held reservations past their expiry. `?1` now. Index: `reservations_held_expiry`.
+pub const EXPIRE_RESERVATIONS: &str = "UPDATE reservations SET status = 'expired', settled_at = ?1 \
+     WHERE status = 'held' AND expires_at < ?1 \
+     RETURNING account_id, period_start, samples";
+
+/// GCRA check-and-take in ONE statement: a new bucket starts at `now + increment`; an
+/// existing one moves to `max(tat, now) + increment` only if that stays within the
+/// tolerance, else it is left alone and nothing is returned (refused). `?1` key, `?2`
+/// policy, `?3` now (µs), `?4` increment (µs), `?5` tolerance (µs). Index: primary key.
+pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits (key, policy, tat_us) VALUES (?1, ?2, ?3 + ?4) \
+     ON CONFLICT (key, policy) DO UPDATE SET tat_us = max(tat_us, ?3) + ?4 \
+     WHERE max(tat_us, ?3) + ?4 - ?5 <= ?3 \
+     RETURNING tat_us";
+
+/// A bucket's state, read after a refusal to say when to retry. `?1` key, `?2` policy.
+pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = ?1 AND policy = ?2";
 /// An account's totals in one statement (one snapshot): whether the account exists, its
 /// runs by status, its in-flight samples by status, and its finished samples with their
 /// cost from the rollups. Rows: (kind, status, count, cost in nano-USD, priced samples).

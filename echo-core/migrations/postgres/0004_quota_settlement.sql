@@ -1,0 +1,11 @@
+-- Quota settlement: what a settled reservation charged (as migrations/sqlite/0004).
+--
+-- A reservation holds `samples`; when its run settles, `samples_committed` of them (the
+-- answered ones) move to the period's `samples_used` and the rest are given back. Keeping
+-- the charged number on the reservation lets anyone re-add the books:
+--   quota_periods.samples_used     = SUM(samples_committed) of its committed reservations
+--   quota_periods.samples_reserved = SUM(samples)           of its held reservations
+-- A new migration rather than an edit of 0001: sqlx refuses to run against a database
+-- whose applied 0001 no longer matches its checksum. Numbered like SQLite's so one
+-- version means one schema on both backends.
+ALTER TABLE reservations ADD COLUMN samples_committed bigint CHECK (samples_committed >= 0);
