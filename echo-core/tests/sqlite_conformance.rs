@@ -65,6 +65,15 @@ conformance_tests!(
     sample_counts_by_status,
     load_samples_contents_and_order,
     delete_experiment_cascades_and_conflicts,
+    heartbeat_extends_held_leases,
+    release_returns_samples_without_spending_attempts,
+    expire_leases_returns_or_fails,
+    finalize_run_once,
+    finalize_status_rules,
+    schedule_set_get_due,
+    scheduled_run_once_per_slot,
+    leader_lease_exclusive_and_fenced,
+    leader_lease_single_winner_under_concurrency,
 );
 
 #[tokio::test]

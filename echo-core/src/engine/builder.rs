@@ -219,7 +219,10 @@ async fn open_url(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(rest) = url.strip_prefix("sqlite:") {
         let path = rest.strip_prefix("//").unwrap_or(rest);
         if path.is_empty() {
-            return Err(Error::invalid("database_url", "the SQLite URL names no file (sqlite:///path/to/echo.db)"));
+            return Err(Error::invalid(
+                "database_url",
+                "the SQLite URL names no file (sqlite:///path/to/echo.db)",
+            ));
         }
         return Ok(Arc::new(SqliteStore::open(SqliteConfig::file(path)).await?));
     }

@@ -1,7 +1,9 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`]) that every backend implements; [`Store`] is all of them. Every method
+//! [`RunStore`], and for distributed execution [`LeaseStore`], [`FinalizeStore`],
+//! [`ScheduleStore`], [`LeaderStore`]) that every backend implements; [`Store`] is all of
+//! them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -14,6 +16,10 @@
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
 
 pub mod conformance;
+mod finalize;
+mod leader;
+mod leases;
+mod schedules;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -26,6 +32,10 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use finalize::{FinalizeStore, UnfinalizedRun};
+pub use leader::LeaderStore;
+pub use leases::{ExpiredLeases, LeaseStore};
+pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -202,7 +212,9 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + std::fmt::Debug {
+pub trait Store:
+    AccountStore + ExperimentStore + RunStore + LeaseStore + FinalizeStore + ScheduleStore + LeaderStore + std::fmt::Debug
+{
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
     /// Closes the pool, waiting for connections to be returned.

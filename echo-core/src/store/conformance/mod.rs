@@ -9,12 +9,21 @@
 
 mod accounts;
 mod experiments;
+mod finalize;
 mod fixtures;
+mod leader;
+mod leases;
 mod queue;
 mod runs;
+mod schedules;
 
 pub use accounts::accounts_round_trip;
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
+pub use finalize::{finalize_run_once, finalize_status_rules};
+pub use leader::{leader_lease_exclusive_and_fenced, leader_lease_single_winner_under_concurrency};
+pub use leases::{
+    expire_leases_returns_or_fails, heartbeat_extends_held_leases, release_returns_samples_without_spending_attempts,
+};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
@@ -23,6 +32,7 @@ pub use runs::{
     cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
     load_samples_contents_and_order, run_listing_and_isolation, run_status_rules, sample_counts_by_status,
 };
+pub use schedules::{schedule_set_get_due, scheduled_run_once_per_slot};
 
 use super::Store;
 
@@ -48,4 +58,13 @@ pub async fn run_all(store: &dyn Store) {
     sample_counts_by_status(store).await;
     load_samples_contents_and_order(store).await;
     delete_experiment_cascades_and_conflicts(store).await;
+    heartbeat_extends_held_leases(store).await;
+    release_returns_samples_without_spending_attempts(store).await;
+    expire_leases_returns_or_fails(store).await;
+    finalize_run_once(store).await;
+    finalize_status_rules(store).await;
+    schedule_set_get_due(store).await;
+    scheduled_run_once_per_slot(store).await;
+    leader_lease_exclusive_and_fenced(store).await;
+    leader_lease_single_winner_under_concurrency(store).await;
 }

@@ -13,10 +13,14 @@
 mod accounts;
 mod convert;
 mod experiments;
+mod finalize;
+mod leader;
+mod leases;
 mod queue;
 mod rows;
 mod runs;
 mod samples;
+mod schedules;
 pub mod sql;
 
 use std::path::PathBuf;
