@@ -370,15 +370,7 @@ impl Echo {
         match token {
             Some(token) => token.cancel(),
             None if !run.status.is_terminal() => {
-                let now = self.now();
-                self.inner
-                    .store
-                    .cancel_pending_samples(run.account_id, run_id, now)
-                    .await?;
-                self.inner
-                    .store
-                    .set_run_status(run.account_id, run_id, RunStatus::Cancelled, now)
-                    .await?;
+                super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now()).await?;
             }
             None => {}
         }

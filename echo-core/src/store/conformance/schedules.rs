@@ -5,7 +5,7 @@ use futures::future::join_all;
 use super::fixtures::{account, at, experiment, run, samples, t0};
 use crate::ErrorKind;
 use crate::model::{AccountId, RunStatus};
-use crate::store::{ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, Store, StoredSchedule};
+use crate::store::{ScheduleKind, ScheduledRun, ScheduledRunOutcome, Store, StoredSchedule};
 
 fn hourly(next: chrono::DateTime<chrono::Utc>) -> StoredSchedule {
     StoredSchedule {
