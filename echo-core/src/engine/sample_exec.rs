@@ -13,6 +13,9 @@ use crate::provider::{ChatRequest, LlmError, Message};
 use crate::store::{AnsweredSample, Fence, SampleOutcome};
 
 /// What became of one claimed sample's execution.
+// Nearly every execution ends in an outcome (see `SampleOutcome`): boxing would allocate
+// per sample for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Executed {
     /// An outcome to persist.
     Outcome(SampleOutcome),
