@@ -47,9 +47,7 @@ fn main() {
 }
 
 async fn bench() {
-    println!(
-        "workers: latency-bound run, {LATENCY_MS} ms per call, {CONCURRENCY} calls in flight per worker process"
-    );
+    println!("workers: latency-bound run, {LATENCY_MS} ms per call, {CONCURRENCY} calls in flight per worker process");
     println!("| workers | samples | seconds | samples/s | ideal samples/s | efficiency |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for workers in [1usize, 2, 4] {
@@ -141,9 +139,17 @@ async fn one_configuration(url: &str, workers: usize, samples: u32) -> f64 {
     }
     for p in procs {
         let out = p.wait_with_output().expect("worker exit");
-        assert!(out.status.success(), "worker failed: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "worker failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
-    let counts = echo.store().sample_counts(me.account_id(), run.id).await.expect("counts");
+    let counts = echo
+        .store()
+        .sample_counts(me.account_id(), run.id)
+        .await
+        .expect("counts");
     assert_eq!(counts.succeeded, u64::from(samples), "every sample answered");
     echo.close().await;
     let started = finished.started_at.expect("started_at");

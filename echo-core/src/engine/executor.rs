@@ -57,7 +57,14 @@ pub(crate) async fn execute_run(
         started,
         finished_here: 0,
     };
-    let mut persister = PersisterHandle::spawn(ctx.store.clone(), ctx.config.persist_batch, observer);
+    // A busy database gets a moment; a lasting failure fails the execution (it can be
+    // resumed) rather than leaving the caller's handle hanging.
+    let mut persister = PersisterHandle::spawn(
+        ctx.store.clone(),
+        ctx.config.persist_batch,
+        std::time::Duration::from_millis(650),
+        observer,
+    );
     let source = RunSource { ctx: ctx.clone() };
     let config = DispatchConfig {
         store: ctx.store.clone(),

@@ -33,11 +33,25 @@ pub(super) struct PersisterHandle {
 const PERSISTER_STOPPED: &str = "the persister stopped";
 
 impl PersisterHandle {
-    /// Starts a persister writing up to `batch_size` outcomes per transaction.
-    pub(super) fn spawn(store: Arc<dyn Store>, batch_size: usize, observer: impl BatchObserver + 'static) -> Self {
+    /// Starts a persister writing up to `batch_size` outcomes per transaction. A batch the
+    /// database refuses with a storage error (busy, restarting) is retried with backoff for
+    /// up to `retry_for` before the persister gives up.
+    pub(super) fn spawn(
+        store: Arc<dyn Store>,
+        batch_size: usize,
+        retry_for: Duration,
+        observer: impl BatchObserver + 'static,
+    ) -> Self {
         let (outcome_tx, outcome_rx) = mpsc::channel::<SampleOutcome>(batch_size * 4);
         let (persisted_tx, persisted_rx) = watch::channel(0u64);
-        let task = tokio::spawn(persist_loop(store, batch_size, outcome_rx, persisted_tx, observer));
+        let task = tokio::spawn(persist_loop(
+            store,
+            batch_size,
+            retry_for,
+            outcome_rx,
+            persisted_tx,
+            observer,
+        ));
         Self {
             outcomes: outcome_tx,
             persisted: persisted_rx,
@@ -82,6 +96,7 @@ impl PersisterHandle {
 async fn persist_loop(
     store: Arc<dyn Store>,
     batch_size: usize,
+    retry_for: Duration,
     mut outcomes: mpsc::Receiver<SampleOutcome>,
     persisted: watch::Sender<u64>,
     mut observer: impl BatchObserver,
@@ -89,7 +104,7 @@ async fn persist_loop(
     let mut batch = Vec::with_capacity(batch_size);
     let mut total = 0u64;
     while outcomes.recv_many(&mut batch, batch_size).await > 0 {
-        let applied = complete_with_retry(&*store, &batch).await?;
+        let applied = complete_with_retry(&*store, &batch, retry_for).await?;
         for (outcome, ok) in batch.iter().zip(&applied) {
             if !ok {
                 tracing::warn!(sample_id = %outcome.fence().sample_id, "outcome not applied: the lease was taken over");
@@ -103,18 +118,20 @@ async fn persist_loop(
     Ok(())
 }
 
-/// Persists a batch, retrying briefly when the database is busy. The batch is idempotent
+/// Persists a batch, retrying with backoff (20 ms doubling, capped at 5 s) while the
+/// database answers with storage errors, for up to `retry_for`. The batch is idempotent
 /// (fenced), so a retry after an ambiguous failure cannot double anything.
-async fn complete_with_retry(store: &dyn Store, batch: &[SampleOutcome]) -> Result<Vec<bool>> {
+async fn complete_with_retry(store: &dyn Store, batch: &[SampleOutcome], retry_for: Duration) -> Result<Vec<bool>> {
+    let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(20);
-    let mut attempt = 0;
+    let mut attempt = 0u32;
     loop {
         match store.complete_samples(batch).await {
             Ok(applied) => return Ok(applied),
-            Err(e) if attempt < 5 && e.kind() == crate::ErrorKind::Storage => {
+            Err(e) if e.kind() == crate::ErrorKind::Storage && started.elapsed() + delay <= retry_for => {
                 tracing::warn!(error = %e, attempt, "persisting a batch failed; retrying");
                 tokio::time::sleep(delay).await;
-                delay *= 2;
+                delay = (delay * 2).min(Duration::from_secs(5));
                 attempt += 1;
             }
             Err(e) => return Err(e),

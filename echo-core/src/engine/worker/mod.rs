@@ -198,7 +198,9 @@ async fn work(
         stats: stats.clone(),
     };
     let engine = echo.config();
-    let mut persister = PersisterHandle::spawn(echo.store().clone(), engine.persist_batch, observer);
+    // A worker rides out a database restart or failover: a batch is retried for half a
+    // lease (its samples' leases outlive that), then the worker stops with the error.
+    let mut persister = PersisterHandle::spawn(echo.store().clone(), engine.persist_batch, engine.lease / 2, observer);
     let dispatch_config = DispatchConfig {
         store: echo.store().clone(),
         clock: echo.clock().clone(),
