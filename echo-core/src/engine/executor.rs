@@ -73,7 +73,9 @@ pub(crate) async fn execute_run(
         claim_batch: ctx.config.claim_batch as usize,
         lease: ctx.config.lease,
         heartbeat: ctx.config.heartbeat_interval(),
-        reclaim_after: ctx.config.idle_poll,
+        // While the last calls run, look for samples coming back (expired leases of a dead
+        // worker) now and then, not on every poll: each look is a write transaction.
+        reclaim_after: ctx.config.idle_poll * 10,
     };
     let dispatched = dispatch(config, &source, &mut persister, &cancel, &cancel).await;
     persister.finish(dispatched.map(|_| ())).await?;
