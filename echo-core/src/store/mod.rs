@@ -1,7 +1,9 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`], [`DashboardStore`]) that every backend implements; [`Store`] is all of them. Every method
+//! [`RunStore`], [`DashboardStore`], [`KeyStore`], and for distributed execution [`LeaseStore`], [`FinalizeStore`],
+//! [`ScheduleStore`], [`LeaderStore`]) that every backend implements; [`Store`] is all of
+//! them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -20,6 +22,10 @@ mod keys;
 pub mod pool;
 pub mod postgres;
 pub(crate) mod rollup;
+mod finalize;
+mod leader;
+mod leases;
+mod schedules;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -36,6 +42,10 @@ pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility}
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
+pub use finalize::{FinalizeStore, UnfinalizedRun};
+pub use leader::LeaderStore;
+pub use leases::{ExpiredLeases, LeaseStore};
+pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -212,7 +222,18 @@ pub trait RunStore: Send + Sync {
 
 /// Everything a backend provides.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + std::fmt::Debug {
+pub trait Store:
+    AccountStore
+    + ExperimentStore
+    + RunStore
+    + DashboardStore
+    + KeyStore
+    + LeaseStore
+    + FinalizeStore
+    + ScheduleStore
+    + LeaderStore
+    + std::fmt::Debug
+{
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
     /// The connection pool's size, idle and busy connections, and how many acquisitions had

@@ -15,10 +15,14 @@ pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;
 mod keys;
+mod finalize;
+mod leader;
+mod leases;
 mod queue;
 mod rows;
 mod runs;
 mod samples;
+mod schedules;
 pub mod sql;
 
 use std::path::PathBuf;
