@@ -39,10 +39,13 @@ async fn main() -> echo_core::Result<()> {
         .build()
         .await?;
     let account = web
-        .create_account(NewAccount {
-            name: "Worker example".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "Worker example".into(),
+                ..Default::default()
+            },
+        )
         .await?;
     let me = Principal::host(account.id);
     let spec = ExperimentSpec {

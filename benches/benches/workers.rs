@@ -99,10 +99,13 @@ async fn one_configuration(url: &str, workers: usize, samples: u32) -> f64 {
         .await
         .expect("open database");
     let account = echo
-        .create_account(NewAccount {
-            name: "bench".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "bench".into(),
+                ..Default::default()
+            },
+        )
         .await
         .expect("account");
     let me = Principal::host(account.id);

@@ -18,13 +18,13 @@
 
 pub mod conformance;
 pub mod dashboard;
+mod finalize;
 mod keys;
+mod leader;
+mod leases;
 pub mod pool;
 pub mod postgres;
 pub(crate) mod rollup;
-mod finalize;
-mod leader;
-mod leases;
 mod schedules;
 pub mod sqlite;
 
@@ -39,12 +39,12 @@ use crate::model::{
 };
 
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
-pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
-pub use pool::PoolStats;
-pub use postgres::{PgConfig, PgStore};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
+pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use leader::LeaderStore;
 pub use leases::{ExpiredLeases, LeaseStore};
+pub use pool::PoolStats;
+pub use postgres::{PgConfig, PgStore};
 pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
 

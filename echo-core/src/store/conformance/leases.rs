@@ -187,6 +187,19 @@ pub async fn expire_leases_returns_or_fails(store: &dyn Store) {
             .expect("complete"),
         vec![true]
     );
+    // The dashboard's books agree with the samples: the sweep's failure is counted in the
+    // account's rollups like a completion's.
+    let summary = store.account_summary(acct.id).await.expect("summary");
+    assert_eq!(
+        summary.samples,
+        SampleCounts {
+            succeeded: 1,
+            failed: 1,
+            leased: 1,
+            ..SampleCounts::default()
+        },
+        "account summary after the expiry sweep"
+    );
     assert!(
         store.expire_leases(at(25_000), 0).await.is_err(),
         "max_attempts 0 is rejected"

@@ -22,8 +22,8 @@ mod schedules;
 pub use accounts::accounts_round_trip;
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
-pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use finalize::{finalize_run_once, finalize_status_rules};
+pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use leader::{leader_lease_exclusive_and_fenced, leader_lease_single_winner_under_concurrency};
 pub use leases::{
     expire_leases_returns_or_fails, heartbeat_extends_held_leases, release_returns_samples_without_spending_attempts,

@@ -13,7 +13,8 @@
 //! (enqueue, batched completion, mentions and citations) binds whole columns as arrays and
 //! expands them with `UNNEST`: one statement per table whatever the batch size.
 //!
-//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys), like the
+//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys, and for
+//! distributed execution leases, finalize, schedules, leader), like the
 //! SQLite backend; a new store trait adds its own file here.
 
 mod accounts;
@@ -21,11 +22,15 @@ mod config;
 mod convert;
 mod dashboard;
 mod experiments;
+mod finalize;
 mod keys;
+mod leader;
+mod leases;
 mod queue;
 mod rows;
 mod runs;
 mod samples;
+mod schedules;
 pub mod sql;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};

@@ -10,7 +10,8 @@ use super::sql::{ACQUIRE_LEADER, RELEASE_LEADER, RENEW_LEADER};
 use crate::store::LeaderStore;
 use crate::{Error, Result};
 
-fn check(name: &str, owner: &str) -> Result<()> {
+/// Rejects a blank name or owner (shared with the PostgreSQL backend).
+pub(crate) fn check(name: &str, owner: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::invalid("leader.name", "must not be blank"));
     }

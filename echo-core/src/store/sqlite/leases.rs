@@ -1,6 +1,7 @@
 //! Lease upkeep on SQLite: heartbeat, release, expiry sweep. Each call is one write
 //! transaction (`BEGIN IMMEDIATE`) with one fenced single-row UPDATE per sample: the
 //! fences a worker holds number in the hundreds, and the statements hit the primary key.
+//! Samples the expiry sweep fails are counted into the dashboard rollups in its transaction.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
 use super::convert::{duration_ms, ms};
-use super::sql::{EXTEND_LEASE, FAIL_EXHAUSTED_LEASES, RELEASE_LEASE, RETURN_EXPIRED_LEASES};
+use super::sql::{EXTEND_LEASE, FAIL_EXHAUSTED_LEASES, RELEASE_LEASE, RETURN_EXPIRED_LEASES, ROLLUP_EXHAUSTED_LEASES};
+use crate::store::rollup::day_of;
 use crate::store::{ExpiredLeases, Fence, LeaseStore};
 use crate::{Error, Result};
 
@@ -62,6 +64,15 @@ impl LeaseStore for SqliteStore {
         }
         let now = ms(now);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Count what is about to fail into the dashboard rollups (same predicate, same
+        // write transaction), as the claim's step 1 does.
+        sqlx::query(ROLLUP_EXHAUSTED_LEASES)
+            .bind(now)
+            .bind(max_attempts)
+            .bind(None::<uuid::Uuid>)
+            .bind(day_of(now))
+            .execute(&mut *tx)
+            .await?;
         let failed = sqlx::query(FAIL_EXHAUSTED_LEASES)
             .bind(now)
             .bind(max_attempts)
