@@ -186,6 +186,14 @@ async fn assert_exactly_once(echo: &Echo, me: &Principal, run: RunId, backend: &
             r.sample.id
         );
     }
+    // The dashboard's books (rollups kept by each worker's completions) agree with the
+    // samples: the account has only this run.
+    let books = echo.store().account_summary(me.account_id()).await.unwrap();
+    let counts = echo.store().sample_counts(me.account_id(), run).await.unwrap();
+    assert_eq!(
+        books.samples, counts,
+        "[{backend}] dashboard rollups agree with the samples"
+    );
     let report = echo.report(me, run).await.unwrap();
     let again = echo.reanalyze(me, run, brands()).await.unwrap();
     assert_eq!(report.counts.succeeded, SAMPLES, "[{backend}]");
