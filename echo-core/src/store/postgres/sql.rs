@@ -345,7 +345,8 @@ pub const DUE_SCHEDULES: &str = "SELECT id, account_id, schedule_kind, schedule_
 
 /// Compare-and-set of `next_run_at`: moves only from the value the scan saw. The UPDATE
 /// locks the row, so a racing scheduler waits, re-reads `next_run_at` and changes nothing.
-/// `$1` account, `$2` experiment, `$3` expected, `$4` new. Index: primary key.
+/// `$1` account, `$2` experiment, `$3` expected, `$4` new. Index: primary key (or
+/// `experiments_due` by the expected `next_run_at`: a handful of rows either way).
 pub const ADVANCE_SCHEDULE: &str = "UPDATE experiments SET next_run_at = $4 \
      WHERE id = $2 AND account_id = $1 AND next_run_at = $3";
 
