@@ -59,6 +59,10 @@ test-examples:
 	scratch=$$(mktemp -d) && manifest=$$(pwd)/Cargo.toml && \
 		(cd "$$scratch" && $(CARGO) run --quiet --manifest-path "$$manifest" --example quickstart) && \
 		test -s "$$scratch/echo-quickstart.db" && rm -rf "$$scratch"
+	$(call section,Examples: cargo run --example worker)
+	scratch=$$(mktemp -d) && manifest=$$(pwd)/Cargo.toml && \
+		(cd "$$scratch" && $(CARGO) run --quiet --manifest-path "$$manifest" --example worker) && \
+		test -s "$$scratch/echo-worker-example.db" && rm -rf "$$scratch"
 	$(call section,Examples: cargo run --example live_providers (calls only providers whose keys are set))
 	$(CARGO) run --quiet --example live_providers
 

@@ -54,6 +54,15 @@ conformance_tests!(
     api_key_listing_and_isolation,
     api_key_revocation,
     api_key_touch,
+    heartbeat_extends_held_leases,
+    release_returns_samples_without_spending_attempts,
+    expire_leases_returns_or_fails,
+    finalize_run_once,
+    finalize_status_rules,
+    schedule_set_get_due,
+    scheduled_run_once_per_slot,
+    leader_lease_exclusive_and_fenced,
+    leader_lease_single_winner_under_concurrency,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

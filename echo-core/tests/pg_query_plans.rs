@@ -391,6 +391,81 @@ async fn hot_queries_use_their_indexes() {
             &["samples_leased"],
             false,
         ),
+        // Distributed execution: heartbeat and release probe the samples' keys; the expiry
+        // sweep reads only leased samples; the finalization sweep only unfinished runs (and
+        // probes their samples by index); the scheduler's statements hit their indexes.
+        check(
+            "return expired leases",
+            sql::RETURN_EXPIRED_LEASES,
+            &[later.clone(), "3".into()],
+            &["samples_leased"],
+            false,
+        ),
+        check(
+            "extend leases",
+            sql::EXTEND_LEASES,
+            &[
+                format!("ARRAY[{}]", id("sample", 190_000)),
+                "ARRAY['worker']".into(),
+                "ARRAY[1::bigint]".into(),
+                later.clone(),
+            ],
+            &["samples_pkey", "samples_leased"],
+            false,
+        ),
+        check(
+            "release leases",
+            sql::RELEASE_LEASES,
+            &[
+                format!("ARRAY[{}]", id("sample", 190_000)),
+                "ARRAY['worker']".into(),
+                "ARRAY[1::bigint]".into(),
+            ],
+            &["samples_pkey", "samples_leased"],
+            false,
+        ),
+        check(
+            "unfinalized runs",
+            sql::UNFINALIZED_RUNS,
+            &["100".into()],
+            // `runs` is small here (400 rows) and may be scanned; the samples never are.
+            &["samples_by_run_status", "samples_pending", "samples_in_flight"],
+            false,
+        ),
+        check(
+            "finalize run",
+            sql::FINALIZE_RUN,
+            &[account.clone(), finished_run.clone(), "'completed'".into(), now.clone()],
+            &["runs_pkey"],
+            false,
+        ),
+        check(
+            "due schedules (store)",
+            sql::DUE_SCHEDULES,
+            &[(T0 + 60_000).to_string(), "100".into()],
+            &["experiments_due"],
+            true,
+        ),
+        check(
+            "advance schedule",
+            sql::ADVANCE_SCHEDULE,
+            &[
+                account.clone(),
+                experiment.clone(),
+                T0.to_string(),
+                (T0 + 1).to_string(),
+            ],
+            // By id, or by the expected `next_run_at` in the (small, partial) due index.
+            &["experiments_pkey", "experiments_due"],
+            false,
+        ),
+        check(
+            "scheduled run",
+            sql::SCHEDULED_RUN,
+            &[account.clone(), experiment.clone(), T0.to_string()],
+            &["runs_scheduled_slot", "runs_by_experiment"],
+            false,
+        ),
         check(
             "complete succeeded",
             sql::COMPLETE_SUCCEEDED,

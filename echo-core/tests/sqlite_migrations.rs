@@ -61,8 +61,8 @@ async fn migration_0002_backfills_the_rollups_from_existing_samples() {
     .await
     .unwrap();
     // (model, prompt, status, cost, completed_at, brands)
-    type OldSample<'a> = (&'a str, i64, &'a str, Option<i64>, Option<i64>, &'a [&'a str]);
-    let samples: [OldSample; 6] = [
+    type SampleRow<'a> = (&'a str, i64, &'a str, Option<i64>, Option<i64>, &'a [&'a str]);
+    let samples: [SampleRow; 6] = [
         ("a", 0, "succeeded", Some(500), Some(T0 + 10), &["Acme", "Globex"]),
         ("a", 1, "succeeded", None, Some(T0 + DAY + 10), &["Acme"]),
         ("b", 0, "succeeded", Some(700), Some(T0 + 20), &[]),

@@ -7,7 +7,9 @@ mod sqlite_support;
 
 use echo_core::model::{AccountId, ExperimentId, RunId};
 use echo_core::store::sqlite::sql;
-use echo_core::store::{ExperimentStore, RunStore, SqliteConfig, SqliteStore};
+use echo_core::store::{
+    ExperimentStore, FinalizeStore, RunStore, ScheduleKind, ScheduleStore, SqliteConfig, SqliteStore, StoredSchedule,
+};
 use sqlite_support::{account, claim, experiment, mention, new_run, new_samples, success};
 use sqlx::Row;
 
@@ -75,6 +77,15 @@ async fn realistic_store() -> (SqliteStore, AccountId, ExperimentId, RunId) {
         .map(|t| success(t, vec![mention("Acme", 3, 1), mention("Globex", 11, 2)], vec![]))
         .collect();
     store.complete_samples(&outcomes).await.unwrap();
+    // Schedule every 10th experiment (200 schedules, due at spread-out times).
+    for (i, e) in experiments.iter().enumerate().step_by(10) {
+        let schedule = StoredSchedule {
+            kind: ScheduleKind::Interval,
+            expr: "3600".into(),
+            next_run_at: chrono::DateTime::from_timestamp_millis(1_735_689_600_000 + i as i64 * 60_000).unwrap(),
+        };
+        store.set_schedule(e.account_id, e.id, Some(&schedule)).await.unwrap();
+    }
     let r = &runs[3];
     (store, r.account_id, r.experiment_id, r.id)
 }
@@ -104,6 +115,14 @@ async fn check_hot_plans(store: &SqliteStore) {
         ("LOAD_MENTIONS", sql::LOAD_MENTIONS),
         ("LOAD_CITATIONS", sql::LOAD_CITATIONS),
         ("COMPLETE_SUCCEEDED", sql::COMPLETE_SUCCEEDED),
+        ("EXTEND_LEASE", sql::EXTEND_LEASE),
+        ("RELEASE_LEASE", sql::RELEASE_LEASE),
+        ("RETURN_EXPIRED_LEASES", sql::RETURN_EXPIRED_LEASES),
+        ("FINALIZE_RUN", sql::FINALIZE_RUN),
+        ("UNFINALIZED_RUNS", sql::UNFINALIZED_RUNS),
+        ("DUE_SCHEDULES", sql::DUE_SCHEDULES),
+        ("ADVANCE_SCHEDULE", sql::ADVANCE_SCHEDULE),
+        ("SCHEDULED_RUN", sql::SCHEDULED_RUN),
     ] {
         println!("{name}:\n  {}", plan(store, statement).await.join("\n  "));
     }
@@ -203,6 +222,39 @@ async fn check_hot_plans(store: &SqliteStore) {
     assert_plan("api key by hash", &p, &["sqlite_autoindex_api_keys_2"], false);
     let p = plan(store, AUDIT_BY_ACCOUNT).await;
     assert_plan("audit by account and time", &p, &["audit_events_by_account"], true);
+    // Distributed execution: heartbeat and release hit the sample's key; the expiry sweep
+    // reads only leased samples; the finalization sweep only unfinished runs; the due scan
+    // only scheduled experiments, in order.
+    for (name, statement) in [
+        ("extend lease", sql::EXTEND_LEASE),
+        ("release lease", sql::RELEASE_LEASE),
+    ] {
+        let p = plan(store, statement).await;
+        assert_plan(name, &p, &["sqlite_autoindex_samples_1"], false);
+    }
+    let p = plan(store, sql::RETURN_EXPIRED_LEASES).await;
+    assert_plan("return expired leases", &p, &["samples_leased"], false);
+    let p = plan(store, sql::UNFINALIZED_RUNS).await;
+    assert_plan("unfinalized runs", &p, &["runs_unfinished"], true);
+    assert!(
+        p.iter().any(|l| l.contains("samples_by_run_status")),
+        "unfinalized runs: the NOT EXISTS probes samples by run and status: {p:?}"
+    );
+    let p = plan(store, sql::DUE_SCHEDULES).await;
+    assert_plan("due schedules", &p, &["experiments_due"], true);
+    let p = plan(store, sql::SCHEDULED_RUN).await;
+    assert_plan("scheduled run", &p, &["runs_scheduled_slot"], false);
+    for (name, statement) in [
+        ("finalize run", sql::FINALIZE_RUN),
+        ("advance schedule", sql::ADVANCE_SCHEDULE),
+    ] {
+        let p = plan(store, statement).await;
+        assert!(
+            p.iter()
+                .any(|l| l.contains("PRIMARY KEY") || l.contains("sqlite_autoindex")),
+            "{name}: by primary key: {p:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -229,6 +281,17 @@ async fn hot_queries_use_their_indexes() {
     );
     assert_eq!(store.sample_counts(account, run).await.unwrap().total(), 500);
     assert_eq!(store.load_samples(account, run).await.unwrap().len(), 500);
+    let now = chrono::DateTime::from_timestamp_millis(1_735_689_600_000 + 50 * 60_000).unwrap();
+    assert_eq!(
+        store.due_schedules(now, 1_000).await.unwrap().len(),
+        6,
+        "slots 0, 10, ..., 50"
+    );
+    assert_eq!(
+        store.unfinalized_runs(100).await.unwrap().len(),
+        4,
+        "the 2,000 completed samples are the first 4 runs (claims serve the oldest run first)"
+    );
 }
 
 /// The quota and rate-limit statements: primary-key lookups and the partial/account indexes

@@ -96,6 +96,12 @@ impl EngineConfig {
         }
     }
 
+    /// How often an executor extends the leases it holds: a third of the lease, so two
+    /// missed beats still leave it alive.
+    pub(crate) fn heartbeat_interval(&self) -> Duration {
+        self.lease / 3
+    }
+
     /// The resilience layer's total deadline (retries included) for a lease.
     pub(crate) fn resilience_deadline(&self) -> Duration {
         self.lease.mul_f64(0.8)

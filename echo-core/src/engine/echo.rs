@@ -16,11 +16,11 @@ use crate::auth::{Principal, Scope};
 use crate::clock::Clock;
 use crate::model::{
     Account, AccountId, BrandSpec, Experiment, ExperimentId, ExperimentSpec, NewAccount, Page, PageRequest, Report,
-    Run, RunId, RunStatus, SampleId,
+    Run, RunId,
 };
 use crate::provider::PricingTable;
 use crate::quota::QuotaPolicy;
-use crate::store::{NewSample, Store};
+use crate::store::Store;
 use crate::{Error, Result};
 
 /// Per-run choices made when a run starts.
@@ -236,7 +236,7 @@ impl Echo {
         self.inner.store.delete_experiment(principal.account_id(), id).await
     }
 
-    fn check_spec(&self, spec: &ExperimentSpec) -> Result<BrandCatalog> {
+    pub(super) fn check_spec(&self, spec: &ExperimentSpec) -> Result<BrandCatalog> {
         spec.validate()?;
         let catalog = BrandCatalog::new(spec.brands.clone())?;
         self.inner.providers.check_targets(&spec.targets)?;
@@ -288,33 +288,18 @@ impl Echo {
         // Providers may differ from when the experiment was saved: check again before
         // anything is written.
         self.check_spec(&experiment.spec)?;
-        let spec = experiment.spec;
-        let limits = self.admit_run_start(principal, Some(spec.planned_samples())).await?;
-        let mut samples = Vec::with_capacity(usize::try_from(spec.planned_samples()).unwrap_or(0));
-        for target in &spec.targets {
-            for prompt_index in 0..spec.prompts.len() as u32 {
-                for repeat_index in 0..spec.repeats {
-                    samples.push(NewSample {
-                        id: SampleId::new(),
-                        target: target.clone(),
-                        prompt_index,
-                        repeat_index,
-                    });
-                }
-            }
-        }
-        let run = Run {
-            id: RunId::new(),
-            account_id: principal.account_id(),
+        let limits = self
+            .admit_run_start(principal, Some(experiment.spec.planned_samples()))
+            .await?;
+        let samples = super::plan::plan_samples(&experiment.spec);
+        let run = super::plan::new_run(
+            principal.account_id(),
             experiment_id,
-            planned_samples: samples.len() as u64,
-            spec,
-            status: RunStatus::Pending,
-            seed: options.seed.unwrap_or_else(rand::random),
-            created_at: self.now(),
-            started_at: None,
-            finished_at: None,
-        };
+            experiment.spec,
+            samples.len(),
+            options.seed.unwrap_or_else(rand::random),
+            self.now(),
+        );
         self.reserve_run(&run, &limits).await?;
         if let Err(e) = self.inner.store.enqueue_run(&run, &samples).await {
             self.refund_run(&run).await;
@@ -347,9 +332,24 @@ impl Echo {
         self.execute(run, None)
     }
 
-    fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
+    /// The execution context of `run`: its compiled extractor and the engine's parts.
+    pub(super) fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
+        Ok(Arc::new(RunContext {
+            store: self.inner.store.clone(),
+            providers: self.inner.providers.clone(),
+            clock: self.inner.clock.clone(),
+            config: self.inner.config.clone(),
+            run,
+            extractor,
+            concurrency,
+            owner: owner.to_string(),
+            pricing: self.inner.pricing.clone(),
+        }))
+    }
+
+    fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
         let concurrency = concurrency
             .or(self.inner.config.concurrency)
             .unwrap_or_else(|| self.inner.providers.default_concurrency(&run.spec.targets));
@@ -367,17 +367,7 @@ impl Echo {
         let (progress_tx, progress_rx) = watch::channel(progress);
         let cancel = CancellationToken::new();
         let run_id = run.id;
-        let ctx = Arc::new(RunContext {
-            store: self.inner.store.clone(),
-            providers: self.inner.providers.clone(),
-            clock: self.inner.clock.clone(),
-            config: self.inner.config.clone(),
-            run,
-            extractor,
-            concurrency,
-            owner: self.inner.owner.clone(),
-            pricing: self.inner.pricing.clone(),
-        });
+        let ctx = self.run_context(run, concurrency, &self.inner.owner)?;
         self.inner
             .active
             .lock()
@@ -415,17 +405,7 @@ impl Echo {
         match token {
             Some(token) => token.cancel(),
             None if !run.status.is_terminal() => {
-                let now = self.now();
-                self.inner
-                    .store
-                    .cancel_pending_samples(run.account_id, run_id, now)
-                    .await?;
-                self.inner
-                    .store
-                    .set_run_status(run.account_id, run_id, RunStatus::Cancelled, now)
-                    .await?;
-                let counts = self.inner.store.sample_counts(run.account_id, run_id).await?;
-                crate::quota::settle_run(&*self.inner.store, &run, &counts, now).await?;
+                super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now()).await?;
             }
             None => {}
         }

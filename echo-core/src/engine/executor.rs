@@ -1,27 +1,27 @@
-//! Executing a run: claim samples from the queue, run them with bounded concurrency,
-//! persist outcomes in group-committed batches, finalize.
+//! Executing a run in this process: claim its samples, run them with bounded concurrency,
+//! persist outcomes in group-committed batches, finalize, report.
 //!
-//! Three cooperating parts:
-//! - the **dispatcher** ([`super::dispatcher`]) keeps a small buffer of claimed samples
-//!   ahead of the free concurrency and spawns one task per sample;
-//! - **sample tasks** call the provider and extract mentions ([`execute_sample`]);
-//! - the **persister** writes finished samples in batches (one transaction per batch,
-//!   each sample with its mentions), so provider calls never wait on the disk.
+//! The parts are shared with the distributed worker: the dispatcher
+//! ([`super::dispatcher`]) with a [`WorkSource`] that claims only this run's samples, the
+//! sample tasks ([`super::sample_exec`]), the persister ([`super::persister`]) with an
+//! observer that publishes progress, and the finalization ([`super::finalize`]).
 //!
 //! Delivery is at-least-once and completion is fenced by (owner, attempt), so a crash at
 //! any point loses nothing and doubles nothing: unfinished samples stay leased until the
 //! lease expires, then any executor (a resumed run, another worker) claims them again.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
+use super::dispatcher::{Claimed, DispatchConfig, WorkSource, dispatch};
+use super::persister::{BatchObserver, PersisterHandle};
 use super::run_context::RunContext;
 use crate::model::{Report, RunStatus, SampleCounts};
-use crate::store::{SampleOutcome, Store};
+use crate::store::{ClaimRequest, SampleOutcome};
 use crate::{Error, Result};
 
 /// Runs `ctx.run` until no sample is left (or cancellation), then finalizes it and returns
@@ -45,140 +45,149 @@ pub(crate) async fn execute_run(
         let current = ctx.store.get_run(account, run.id).await?;
         if current.status.is_terminal() {
             // Settling is idempotent: this completes a settlement a crash interrupted.
-            crate::quota::settle_run(&*ctx.store, &current, &initial, ctx.clock.now()).await?;
+            super::finalize::settle_quota(&*ctx.store, account, current.id, ctx.clock.now()).await?;
             publish(&progress, &ctx, current.status, initial, started, 0);
             return super::report::build(&*ctx.store, &current, ctx.extractor.catalog(), ctx.clock.now()).await;
         }
     }
     publish(&progress, &ctx, RunStatus::Running, initial, started, 0);
 
-    let (outcome_tx, outcome_rx) = mpsc::channel::<SampleOutcome>(ctx.config.persist_batch * 4);
-    let (persisted_tx, mut persisted_rx) = watch::channel(0u64);
-    let persister = tokio::spawn(persist_loop(
-        ctx.clone(),
-        outcome_rx,
-        persisted_tx,
-        progress.clone(),
-        initial,
+    let observer = ProgressObserver {
+        ctx: ctx.clone(),
+        progress: progress.clone(),
+        counts: initial,
         started,
-    ));
-
-    let dispatch = super::dispatcher::dispatch(&ctx, &outcome_tx, &mut persisted_rx, &cancel).await;
-    drop(outcome_tx);
-    let persisted = persister
-        .await
-        .map_err(|e| Error::Internal(format!("persister task failed: {e}")))?;
-    // The persister's error is the root cause when both failed.
-    persisted?;
-    dispatch?;
+        finished_here: 0,
+    };
+    // A busy database gets a moment; a lasting failure fails the execution (it can be
+    // resumed) rather than leaving the caller's handle hanging.
+    let mut persister = PersisterHandle::spawn(
+        ctx.store.clone(),
+        ctx.config.persist_batch,
+        std::time::Duration::from_millis(650),
+        observer,
+    );
+    let source = RunSource { ctx: ctx.clone() };
+    let config = DispatchConfig {
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        concurrency: ctx.concurrency,
+        claim_batch: ctx.config.claim_batch as usize,
+        lease: ctx.config.lease,
+        heartbeat: ctx.config.heartbeat_interval(),
+        // While the last calls run, look for samples coming back (expired leases of a dead
+        // worker) now and then, not on every poll: each look is a write transaction.
+        reclaim_after: ctx.config.idle_poll * 10,
+    };
+    let dispatched = dispatch(config, &source, &mut persister, &cancel, &cancel).await;
+    persister.finish(dispatched.map(|_| ())).await?;
 
     let now = ctx.clock.now();
-    let cancelled = cancel.is_cancelled();
-    if cancelled {
-        ctx.store.cancel_pending_samples(account, run.id, now).await?;
+    if cancel.is_cancelled() {
+        super::finalize::cancel_run(&*ctx.store, account, run.id, now).await?;
+    } else {
+        super::finalize::finalize_run(&*ctx.store, account, run.id, now).await?;
     }
-    let counts = ctx.store.sample_counts(account, run.id).await?;
-    let status = final_status(cancelled, &counts);
-    ctx.store.set_run_status(account, run.id, status, now).await?;
-    crate::quota::settle_run(&*ctx.store, run, &counts, now).await?;
-    let finished_here = counts.finished().saturating_sub(initial.finished());
-    publish(&progress, &ctx, status, counts, started, finished_here);
-    tracing::info!(run_id = %run.id, status = status.as_str(), succeeded = counts.succeeded, failed = counts.failed,
-        cancelled = counts.cancelled, "run finished");
-
+    // Whoever made the transition (this execution, a worker, a cancellation elsewhere),
+    // the stored run says how it ended.
     let run = ctx.store.get_run(account, run.id).await?;
+    let counts = ctx.store.sample_counts(account, run.id).await?;
+    let finished_here = counts.finished().saturating_sub(initial.finished());
+    publish(&progress, &ctx, run.status, counts, started, finished_here);
+    tracing::info!(run_id = %run.id, status = run.status.as_str(), succeeded = counts.succeeded, failed = counts.failed,
+        cancelled = counts.cancelled, "run finished");
+    if !run.status.is_terminal() {
+        return Err(Error::Internal(format!(
+            "run {} has no sample left but is still {}",
+            run.id,
+            run.status.as_str()
+        )));
+    }
     super::report::build(&*ctx.store, &run, ctx.extractor.catalog(), now).await
 }
 
-/// The status a run ends with, given its final counts.
-fn final_status(cancelled: bool, counts: &SampleCounts) -> RunStatus {
-    if cancelled {
-        RunStatus::Cancelled
-    } else if counts.failed == 0 && counts.cancelled == 0 {
-        RunStatus::Completed
-    } else if counts.succeeded == 0 {
-        RunStatus::Failed
-    } else {
-        RunStatus::Partial
+/// Claims only this run's samples; stops once none is pending or leased.
+struct RunSource {
+    ctx: Arc<RunContext>,
+}
+
+#[async_trait::async_trait]
+impl WorkSource for RunSource {
+    async fn claim(&self, limit: usize) -> Result<Vec<Claimed>> {
+        let ctx = &self.ctx;
+        let tasks = ctx
+            .store
+            .claim_samples(&ClaimRequest {
+                run_id: Some(ctx.run.id),
+                owner: &ctx.owner,
+                limit: u32::try_from(limit).unwrap_or(u32::MAX),
+                now: ctx.clock.now(),
+                lease: ctx.config.lease,
+                max_attempts: ctx.config.max_attempts,
+            })
+            .await?;
+        Ok(tasks
+            .into_iter()
+            .map(|task| Claimed { ctx: ctx.clone(), task })
+            .collect())
+    }
+
+    async fn idle(&self, stop: &CancellationToken) -> Result<bool> {
+        // The counts say whether the run is done, has samples back in the queue (retries),
+        // or has samples leased elsewhere (another worker, or a dead one whose lease must
+        // expire).
+        let run = &self.ctx.run;
+        let counts = self.ctx.store.sample_counts(run.account_id, run.id).await?;
+        if counts.pending == 0 && counts.leased == 0 {
+            return Ok(true);
+        }
+        if counts.pending == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+        Ok(false)
     }
 }
 
-/// A closed channel means the persister stopped on an error; the caller then reports
-/// the persister's own error.
-const PERSISTER_STOPPED: &str = "the persister stopped";
-
-pub(super) async fn send(outcomes: &mpsc::Sender<SampleOutcome>, outcome: SampleOutcome) -> Result<()> {
-    outcomes
-        .send(outcome)
-        .await
-        .map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
-}
-
-pub(super) async fn wait_persisted(persisted: &mut watch::Receiver<u64>, sent: u64) -> Result<()> {
-    persisted
-        .wait_for(|&n| n >= sent)
-        .await
-        .map(|_| ())
-        .map_err(|_| Error::Internal(PERSISTER_STOPPED.into()))
-}
-
-/// Writes outcomes in batches and publishes progress after each batch.
-async fn persist_loop(
+/// Publishes progress after each committed batch.
+struct ProgressObserver {
     ctx: Arc<RunContext>,
-    mut outcomes: mpsc::Receiver<SampleOutcome>,
-    persisted: watch::Sender<u64>,
     progress: watch::Sender<Progress>,
-    initial: SampleCounts,
+    counts: SampleCounts,
     started: Instant,
-) -> Result<()> {
-    let batch_size = ctx.config.persist_batch;
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut counts = initial;
-    let mut finished_here = 0u64;
-    let mut total = 0u64;
-    while outcomes.recv_many(&mut batch, batch_size).await > 0 {
-        let applied = complete_with_retry(&*ctx.store, &batch).await?;
+    finished_here: u64,
+}
+
+#[async_trait::async_trait]
+impl BatchObserver for ProgressObserver {
+    async fn persisted(&mut self, batch: &[SampleOutcome], applied: &[bool]) -> Result<()> {
         for (outcome, ok) in batch.iter().zip(applied) {
             if !ok {
-                tracing::warn!(sample_id = %outcome.fence().sample_id, "outcome not applied: the lease was taken over");
                 continue;
             }
             match outcome {
                 SampleOutcome::Succeeded(_) => {
-                    counts.succeeded += 1;
-                    finished_here += 1;
+                    self.counts.succeeded += 1;
+                    self.finished_here += 1;
                 }
                 SampleOutcome::Failed { .. } => {
-                    counts.failed += 1;
-                    finished_here += 1;
+                    self.counts.failed += 1;
+                    self.finished_here += 1;
                 }
                 SampleOutcome::Retry { .. } => {}
             }
         }
-        total += batch.len() as u64;
-        batch.clear();
-        persisted.send_replace(total);
-        publish(&progress, &ctx, RunStatus::Running, counts, started, finished_here);
-    }
-    Ok(())
-}
-
-/// Persists a batch, retrying briefly when the database is busy. The batch is idempotent
-/// (fenced), so a retry after an ambiguous failure cannot double anything.
-async fn complete_with_retry(store: &dyn Store, batch: &[SampleOutcome]) -> Result<Vec<bool>> {
-    let mut delay = Duration::from_millis(20);
-    let mut attempt = 0;
-    loop {
-        match store.complete_samples(batch).await {
-            Ok(applied) => return Ok(applied),
-            Err(e) if attempt < 5 && e.kind() == crate::ErrorKind::Storage => {
-                tracing::warn!(error = %e, attempt, "persisting a batch failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
+        publish(
+            &self.progress,
+            &self.ctx,
+            RunStatus::Running,
+            self.counts,
+            self.started,
+            self.finished_here,
+        );
+        Ok(())
     }
 }
 
@@ -207,7 +216,7 @@ fn publish(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::model::{RunStatus, SampleCounts};
 
     #[test]
     fn final_status_rules() {
@@ -217,9 +226,15 @@ mod tests {
             cancelled: x,
             ..Default::default()
         };
-        assert_eq!(final_status(false, &c(10, 0, 0)), RunStatus::Completed);
-        assert_eq!(final_status(false, &c(7, 3, 0)), RunStatus::Partial);
-        assert_eq!(final_status(false, &c(0, 10, 0)), RunStatus::Failed);
-        assert_eq!(final_status(true, &c(5, 0, 5)), RunStatus::Cancelled);
+        assert_eq!(c(10, 0, 0).final_status(), Some(RunStatus::Completed));
+        assert_eq!(c(7, 3, 0).final_status(), Some(RunStatus::Partial));
+        assert_eq!(c(0, 10, 0).final_status(), Some(RunStatus::Failed));
+        assert_eq!(c(5, 0, 5).final_status(), Some(RunStatus::Cancelled));
+        assert_eq!(c(0, 0, 5).final_status(), Some(RunStatus::Cancelled));
+        let open = SampleCounts {
+            leased: 1,
+            ..c(5, 0, 0)
+        };
+        assert_eq!(open.final_status(), None);
     }
 }

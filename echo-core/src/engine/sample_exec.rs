@@ -12,12 +12,25 @@ use crate::model::SampleTask;
 use crate::provider::{ChatRequest, LlmError, Message};
 use crate::store::{AnsweredSample, Fence, SampleOutcome};
 
-/// Error class recorded on samples returned to the queue because their run was cancelled.
-pub(crate) const CANCELLED_CLASS: &str = "cancelled";
+/// What became of one claimed sample's execution.
+// Nearly every execution ends in an outcome (see `SampleOutcome`): boxing would allocate
+// per sample for nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Executed {
+    /// An outcome to persist.
+    Outcome(SampleOutcome),
+    /// The call was abandoned (cancellation, or a shutdown deadline): the lease is to be
+    /// handed back.
+    Abandoned(Fence),
+}
 
-/// Runs one sample to an outcome. Never fails: every problem becomes a recorded outcome.
-pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cancel: CancellationToken) -> SampleOutcome {
+/// Runs one sample to an outcome, or abandons it when `cancel` fires. Never fails: every
+/// problem becomes a recorded outcome.
+pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cancel: CancellationToken) -> Executed {
     let fence = Fence::from(&task);
+    if cancel.is_cancelled() {
+        return Executed::Abandoned(fence);
+    }
     let Some(provider) = ctx.providers.get(&task.target.provider).cloned() else {
         return failed(
             &ctx,
@@ -60,7 +73,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
         r = tokio::time::timeout(timeout, provider.complete(&request)) => {
             r.unwrap_or(Err(LlmError::Timeout(timeout)))
         }
-        _ = cancel.cancelled() => return retry(&ctx, fence, CANCELLED_CLASS, "the run was cancelled".into()),
+        _ = cancel.cancelled() => return Executed::Abandoned(fence),
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
@@ -69,7 +82,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
             let mentions = ctx.extractor.extract(&response.text);
             let answer_sha256 = hex::encode(Sha256::digest(response.text.as_bytes()));
             let cost_usd = ctx.cost_of(&task.target, response.served_model.as_deref(), &response.usage);
-            SampleOutcome::Succeeded(AnsweredSample {
+            Executed::Outcome(SampleOutcome::Succeeded(AnsweredSample {
                 fence,
                 answer_sha256,
                 served_model: response.served_model,
@@ -84,7 +97,7 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
                 completed_at: ctx.clock.now(),
                 raw_response: response.raw.as_ref().map(ToString::to_string),
                 raw_answer: response.text,
-            })
+            }))
         }
         Err(error) if !ctx.config.resilience && error.is_transient() && task.attempt < ctx.config.max_attempts => {
             tracing::debug!(
@@ -105,20 +118,20 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
     }
 }
 
-fn failed(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
-    SampleOutcome::Failed {
+fn failed(ctx: &RunContext, fence: Fence, class: &str, message: String) -> Executed {
+    Executed::Outcome(SampleOutcome::Failed {
         fence,
         error_class: class.to_string(),
         error_message: message,
         at: ctx.clock.now(),
-    }
+    })
 }
 
-fn retry(ctx: &RunContext, fence: Fence, class: &str, message: String) -> SampleOutcome {
-    SampleOutcome::Retry {
+fn retry(ctx: &RunContext, fence: Fence, class: &str, message: String) -> Executed {
+    Executed::Outcome(SampleOutcome::Retry {
         fence,
         error_class: class.to_string(),
         error_message: message,
         at: ctx.clock.now(),
-    }
+    })
 }

@@ -95,6 +95,24 @@ impl SampleCounts {
     pub fn finished(&self) -> u64 {
         self.succeeded + self.failed + self.cancelled
     }
+
+    /// The status a run ends with once no sample is pending or leased (`None` before):
+    /// `cancelled` if any sample was cancelled (only a cancellation cancels samples),
+    /// `completed` if none failed, `failed` if none succeeded, `partial` otherwise. Every
+    /// backend's `finalize_run` and the engine apply this one rule.
+    pub fn final_status(&self) -> Option<RunStatus> {
+        if self.pending > 0 || self.leased > 0 {
+            None
+        } else if self.cancelled > 0 {
+            Some(RunStatus::Cancelled)
+        } else if self.failed == 0 {
+            Some(RunStatus::Completed)
+        } else if self.succeeded == 0 {
+            Some(RunStatus::Failed)
+        } else {
+            Some(RunStatus::Partial)
+        }
+    }
 }
 
 /// Lifecycle of a sample. The samples table is the work queue:

@@ -1,8 +1,9 @@
 //! Persistence.
 //!
 //! The store is split into focused traits ([`AccountStore`], [`ExperimentStore`],
-//! [`RunStore`], [`DashboardStore`], [`QuotaStore`], [`RateLimitStore`]) that every backend
-//! implements; [`Store`] is all of them. Every method
+//! [`RunStore`], [`DashboardStore`], [`KeyStore`], [`QuotaStore`], [`RateLimitStore`], and for
+//! distributed execution [`LeaseStore`], [`FinalizeStore`], [`ScheduleStore`], [`LeaderStore`])
+//! that every backend implements; [`Store`] is all of them. Every method
 //! that touches tenant data takes the account id and filters on it **in the query**, so
 //! isolation never depends on the caller's care: another account's object answers
 //! `NotFound`.
@@ -17,12 +18,16 @@
 
 pub mod conformance;
 pub mod dashboard;
+mod finalize;
 mod keys;
+mod leader;
+mod leases;
 pub mod pool;
 pub mod postgres;
 mod quota;
 mod rate_limit;
 pub(crate) mod rollup;
+mod schedules;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -36,11 +41,15 @@ use crate::model::{
 };
 
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
+pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
+pub use leader::LeaderStore;
+pub use leases::{ExpiredLeases, LeaseStore};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
 pub use quota::QuotaStore;
 pub use rate_limit::RateLimitStore;
+pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
 /// A sample to enqueue with its run.
@@ -218,7 +227,18 @@ pub trait RunStore: Send + Sync {
 /// Everything a backend provides.
 #[async_trait::async_trait]
 pub trait Store:
-    AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + QuotaStore + RateLimitStore + std::fmt::Debug
+    AccountStore
+    + ExperimentStore
+    + RunStore
+    + DashboardStore
+    + KeyStore
+    + QuotaStore
+    + RateLimitStore
+    + LeaseStore
+    + FinalizeStore
+    + ScheduleStore
+    + LeaderStore
+    + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -10,17 +10,26 @@
 mod accounts;
 mod dashboard;
 mod experiments;
+mod finalize;
 mod fixtures;
 mod keys;
+mod leader;
+mod leases;
 mod queue;
 mod quota;
 mod rate_limit;
 mod runs;
+mod schedules;
 
 pub use accounts::accounts_round_trip;
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
+pub use finalize::{finalize_run_once, finalize_status_rules};
 pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
+pub use leader::{leader_lease_exclusive_and_fenced, leader_lease_single_winner_under_concurrency};
+pub use leases::{
+    expire_leases_returns_or_fails, heartbeat_extends_held_leases, release_returns_samples_without_spending_attempts,
+};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
@@ -37,6 +46,7 @@ pub use runs::{
     cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
     load_samples_contents_and_order, run_listing_and_isolation, run_status_rules, sample_counts_by_status,
 };
+pub use schedules::{schedule_set_get_due, scheduled_run_once_per_slot};
 
 use super::Store;
 
@@ -77,4 +87,13 @@ pub async fn run_all(store: &dyn Store) {
     api_key_listing_and_isolation(store).await;
     api_key_revocation(store).await;
     api_key_touch(store).await;
+    heartbeat_extends_held_leases(store).await;
+    release_returns_samples_without_spending_attempts(store).await;
+    expire_leases_returns_or_fails(store).await;
+    finalize_run_once(store).await;
+    finalize_status_rules(store).await;
+    schedule_set_get_due(store).await;
+    scheduled_run_once_per_slot(store).await;
+    leader_lease_exclusive_and_fenced(store).await;
+    leader_lease_single_winner_under_concurrency(store).await;
 }

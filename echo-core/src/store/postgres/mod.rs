@@ -14,20 +14,25 @@
 //! expands them with `UNNEST`: one statement per table whatever the batch size.
 //!
 //! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys, quota,
-//! rate_limit), like the SQLite backend; a new store trait adds its own file here.
+//! rate_limit, and for distributed execution leases, finalize, schedules, leader), like the
+//! SQLite backend; a new store trait adds its own file here.
 
 mod accounts;
 mod config;
 mod convert;
 mod dashboard;
 mod experiments;
+mod finalize;
 mod keys;
+mod leader;
+mod leases;
 mod queue;
 mod quota;
 mod rate_limit;
 mod rows;
 mod runs;
 mod samples;
+mod schedules;
 pub mod sql;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};

@@ -2,6 +2,7 @@
 //! and per-run sample reads are delegated to [`super::queue`] and [`super::samples`].
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgConnection;
 use sqlx::types::Json;
 
 use super::PgStore;
@@ -22,77 +23,106 @@ const SAMPLE_CHUNK_ROWS: usize = 10_000;
 /// SQL list of the terminal run statuses, kept in step with `RunStatus::is_terminal`.
 const TERMINAL_STATUSES: &str = "('completed', 'partial', 'failed', 'cancelled')";
 
-impl PgStore {
-    async fn enqueue(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
-        let planned = u64_to_i64(run.planned_samples, "run.planned_samples")?;
-        let created_at = ms(run.created_at);
-        let mut tx = self.pool.begin().await?;
+/// Inserts a run and its samples inside the caller's transaction, after checking (and
+/// KEY SHARE-locking) that the run's account owns its experiment. With a `slot` (scheduled
+/// runs) nothing is inserted when the experiment already has a run for that slot, and
+/// `Ok(false)` says so; a concurrent insert of the same slot waits for the first
+/// transaction and then yields to it (`ON CONFLICT DO NOTHING`).
+pub(super) async fn insert_run(
+    conn: &mut PgConnection,
+    run: &Run,
+    samples: &[NewSample],
+    slot: Option<i64>,
+) -> Result<bool> {
+    let planned = u64_to_i64(run.planned_samples, "run.planned_samples")?;
+    let created_at = ms(run.created_at);
 
-        // The tenant check: a run may only be attached to its own account's experiment. The
-        // row lock (KEY SHARE) keeps a concurrent delete_experiment from removing the
-        // experiment under this enqueue.
-        let owned = sqlx::query("SELECT 1 FROM experiments WHERE id = $1 AND account_id = $2 FOR KEY SHARE")
-            .bind(run.experiment_id.0)
-            .bind(run.account_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if owned.is_none() {
-            return Err(Error::not_found("experiment", run.experiment_id));
-        }
+    // The tenant check: a run may only be attached to its own account's experiment. The
+    // row lock (KEY SHARE) keeps a concurrent delete_experiment from removing the
+    // experiment under this enqueue.
+    let owned = sqlx::query("SELECT 1 FROM experiments WHERE id = $1 AND account_id = $2 FOR KEY SHARE")
+        .bind(run.experiment_id.0)
+        .bind(run.account_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if owned.is_none() {
+        return Err(Error::not_found("experiment", run.experiment_id));
+    }
 
-        let sql = format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-        sqlx::query(&sql)
+    // A scheduled run yields to an existing run of its slot (the partial unique index).
+    let on_slot_conflict = if slot.is_some() {
+        " ON CONFLICT (experiment_id, scheduled_slot) WHERE scheduled_slot IS NOT NULL DO NOTHING"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)\
+         {on_slot_conflict}"
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(run.id.0)
+        .bind(run.account_id.0)
+        .bind(run.experiment_id.0)
+        .bind(Json(&run.spec))
+        .bind(run.status.as_str())
+        .bind(planned)
+        .bind(seed_to_i64(run.seed))
+        .bind(created_at)
+        .bind(opt_ms(run.started_at))
+        .bind(opt_ms(run.finished_at))
+        .bind(slot)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            map_db_error(
+                e,
+                || Error::Conflict(format!("run {} already exists", run.id)),
+                || Error::not_found("experiment", run.experiment_id),
+            )
+        })?
+        .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+
+    for chunk in samples.chunks(SAMPLE_CHUNK_ROWS) {
+        let ids: Vec<_> = chunk.iter().map(|s| s.id.0).collect();
+        let providers: Vec<&str> = chunk.iter().map(|s| s.target.provider.as_str()).collect();
+        let models: Vec<&str> = chunk.iter().map(|s| s.target.model.as_str()).collect();
+        let prompts: Vec<i64> = chunk.iter().map(|s| u32_to_i64(s.prompt_index)).collect();
+        let repeats: Vec<i64> = chunk.iter().map(|s| u32_to_i64(s.repeat_index)).collect();
+        sqlx::query(INSERT_SAMPLES)
+            .bind(ids)
+            .bind(providers)
+            .bind(models)
+            .bind(prompts)
+            .bind(repeats)
             .bind(run.id.0)
             .bind(run.account_id.0)
-            .bind(run.experiment_id.0)
-            .bind(Json(&run.spec))
-            .bind(run.status.as_str())
-            .bind(planned)
-            .bind(seed_to_i64(run.seed))
             .bind(created_at)
-            .bind(opt_ms(run.started_at))
-            .bind(opt_ms(run.finished_at))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(|e| {
                 map_db_error(
                     e,
-                    || Error::Conflict(format!("run {} already exists", run.id)),
-                    || Error::not_found("experiment", run.experiment_id),
+                    || {
+                        Error::invalid(
+                            "samples",
+                            "two samples share an id or the same (target, prompt_index, repeat_index); \
+                             each planned sample must be unique",
+                        )
+                    },
+                    || Error::Internal("sample insert violated a foreign key inside its own transaction".into()),
                 )
             })?;
+    }
+    Ok(true)
+}
 
-        for chunk in samples.chunks(SAMPLE_CHUNK_ROWS) {
-            let ids: Vec<_> = chunk.iter().map(|s| s.id.0).collect();
-            let providers: Vec<&str> = chunk.iter().map(|s| s.target.provider.as_str()).collect();
-            let models: Vec<&str> = chunk.iter().map(|s| s.target.model.as_str()).collect();
-            let prompts: Vec<i64> = chunk.iter().map(|s| u32_to_i64(s.prompt_index)).collect();
-            let repeats: Vec<i64> = chunk.iter().map(|s| u32_to_i64(s.repeat_index)).collect();
-            sqlx::query(INSERT_SAMPLES)
-                .bind(ids)
-                .bind(providers)
-                .bind(models)
-                .bind(prompts)
-                .bind(repeats)
-                .bind(run.id.0)
-                .bind(run.account_id.0)
-                .bind(created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    map_db_error(
-                        e,
-                        || {
-                            Error::invalid(
-                                "samples",
-                                "two samples share an id or the same (target, prompt_index, repeat_index); \
-                                 each planned sample must be unique",
-                            )
-                        },
-                        || Error::Internal("sample insert violated a foreign key inside its own transaction".into()),
-                    )
-                })?;
-        }
+impl PgStore {
+    async fn enqueue(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_run(&mut tx, run, samples, None).await?;
         tx.commit().await?;
         tracing::debug!(run_id = %run.id, samples = samples.len(), "run enqueued");
         Ok(())

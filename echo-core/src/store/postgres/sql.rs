@@ -381,6 +381,97 @@ pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = $1
 /// a maintenance sweep over a table of one row per active key.
 pub const RATE_LIMIT_PURGE: &str = "DELETE FROM rate_limits WHERE tat_us <= $1";
 
+/// Heartbeat of a worker's held leases, a batch in one statement. Arrays: `$1` id, `$2`
+/// owner, `$3` attempt; `$4` the new expiry. Returns the fences still held (extended).
+/// Index: primary key (one probe per element).
+pub const EXTEND_LEASES: &str = "UPDATE samples s SET lease_expires_at = $4 \
+     FROM UNNEST($1::uuid[], $2::text[], $3::bigint[]) AS u(id, owner, attempt) \
+     WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
+     RETURNING s.id, u.owner, u.attempt";
+
+/// Hands held leases back: pending again, the claim's attempt given back. Arrays as
+/// [`EXTEND_LEASES`]. Returns the fences released. Index: primary key.
+pub const RELEASE_LEASES: &str = "UPDATE samples s SET status = 'pending', lease_owner = NULL, \
+        lease_expires_at = NULL, attempt = s.attempt - 1 \
+     FROM UNNEST($1::uuid[], $2::text[], $3::bigint[]) AS u(id, owner, attempt) \
+     WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
+     RETURNING s.id, u.owner, u.attempt";
+
+/// Maintenance: expired leases with attempts left return to pending, the expiry recorded as
+/// the last error. `$1` now, `$2` max_attempts (exhausted ones are [`FAIL_EXHAUSTED_LEASES`]'s,
+/// even if it skipped them as locked). Index: `samples_leased`. Rows another transaction
+/// holds (a claimer taking them over, a completion) are skipped, not waited for.
+pub const RETURN_EXPIRED_LEASES: &str = "UPDATE samples SET status = 'pending', lease_owner = NULL, \
+        lease_expires_at = NULL, error_class = 'lease_expired', \
+        error_message = 'lease expired on attempt ' || attempt || ' (the worker stopped responding)', \
+        last_error_at = $1 \
+     WHERE id = ANY(ARRAY(SELECT id FROM samples \
+        WHERE status = 'leased' AND lease_expires_at < $1 AND attempt < $2 \
+        FOR UPDATE SKIP LOCKED))";
+
+/// Locks a run row of the account for its finalization: concurrent finalizers of one run
+/// queue here, so the counts read next cannot be stale when the status is written. `FOR NO
+/// KEY UPDATE` (the lock the status UPDATE takes anyway), not `FOR UPDATE`: completions and
+/// enqueues take `KEY SHARE` on the run for their foreign keys, and must not wait for it.
+/// `$1` account, `$2` run. Index: primary key.
+pub const LOCK_RUN_FOR_FINALIZE: &str = "SELECT status FROM runs WHERE id = $2 AND account_id = $1 FOR NO KEY UPDATE";
+
+/// The terminal transition of a run, made once: only a pending or running run moves.
+/// `$1` account, `$2` run, `$3` status, `$4` now. Index: primary key.
+pub const FINALIZE_RUN: &str = "UPDATE runs SET status = $3, started_at = COALESCE(started_at, $4), \
+        finished_at = $4 \
+     WHERE id = $2 AND account_id = $1 AND status IN ('pending', 'running')";
+
+/// Runs left unfinalized: not terminal, no sample pending or leased. `$1` limit.
+/// Index: `runs_unfinished` (partial: only unfinished runs), then `samples_by_run_status`
+/// per run for the NOT EXISTS.
+pub const UNFINALIZED_RUNS: &str = "SELECT r.id AS id, r.account_id AS account_id FROM runs r \
+     WHERE r.status IN ('pending', 'running') \
+       AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.id AND s.status IN ('pending', 'leased')) \
+     ORDER BY r.created_at LIMIT $1";
+
+/// Sets or clears an experiment's schedule. `$1` account, `$2` experiment, `$3` kind,
+/// `$4` expr, `$5` next_run_at (all NULL to clear). Index: primary key.
+pub const SET_SCHEDULE: &str = "UPDATE experiments SET schedule_kind = $3, schedule_expr = $4, next_run_at = $5 \
+     WHERE id = $2 AND account_id = $1";
+
+/// An experiment's schedule. `$1` account, `$2` experiment. Index: primary key.
+pub const GET_SCHEDULE: &str = "SELECT schedule_kind, schedule_expr, next_run_at FROM experiments \
+     WHERE id = $2 AND account_id = $1";
+
+/// The scheduler's due scan. `$1` now, `$2` limit. Index: `experiments_due` (partial: only
+/// scheduled experiments), read in order.
+pub const DUE_SCHEDULES: &str = "SELECT id, account_id, schedule_kind, schedule_expr, next_run_at FROM experiments \
+     WHERE next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2";
+
+/// Compare-and-set of `next_run_at`: moves only from the value the scan saw. The UPDATE
+/// locks the row, so a racing scheduler waits, re-reads `next_run_at` and changes nothing.
+/// `$1` account, `$2` experiment, `$3` expected, `$4` new. Index: primary key (or
+/// `experiments_due` by the expected `next_run_at`: a handful of rows either way).
+pub const ADVANCE_SCHEDULE: &str = "UPDATE experiments SET next_run_at = $4 \
+     WHERE id = $2 AND account_id = $1 AND next_run_at = $3";
+
+/// Whether an experiment is the account's. `$1` experiment, `$2` account. Index: primary key.
+pub const EXPERIMENT_VISIBLE: &str = "SELECT 1 FROM experiments WHERE id = $1 AND account_id = $2";
+
+/// The run of one slot. `$1` account, `$2` experiment, `$3` slot. Index: `runs_scheduled_slot`.
+pub const SCHEDULED_RUN: &str = "SELECT id FROM runs \
+     WHERE experiment_id = $2 AND scheduled_slot = $3 AND account_id = $1";
+
+/// Takes or renews a leader lease: inserted when absent, taken over when expired or already
+/// ours. The conflicting row is locked, so two contenders are serialized and the second
+/// re-checks the condition against the first's write. `$1` name, `$2` owner, `$3` new
+/// expiry, `$4` now. Index: primary key.
+pub const ACQUIRE_LEADER: &str = "INSERT INTO leader_leases (name, owner, expires_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+     WHERE leader_leases.owner = excluded.owner OR leader_leases.expires_at <= $4";
+
+/// Renews a leader lease we hold. `$1` name, `$2` owner, `$3` new expiry.
+pub const RENEW_LEADER: &str = "UPDATE leader_leases SET expires_at = $3 WHERE name = $1 AND owner = $2";
+
+/// Gives a leader lease up. `$1` name, `$2` owner.
+pub const RELEASE_LEADER: &str = "DELETE FROM leader_leases WHERE name = $1 AND owner = $2";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,13 +14,17 @@ mod accounts;
 pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;
+mod finalize;
 mod keys;
+pub(crate) mod leader;
+mod leases;
 mod queue;
 mod quota;
 mod rate_limit;
 mod rows;
 mod runs;
 mod samples;
+mod schedules;
 pub mod sql;
 
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! and per-run sample reads are delegated to [`super::queue`] and [`super::samples`].
 
 use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteConnection;
 
 use super::SqliteStore;
 use super::convert::{map_db_error, ms, opt_ms, seed_to_i64, to_json, u64_to_i64};
@@ -34,78 +35,105 @@ const TERMINAL_STATUSES: &str = "('completed', 'partial', 'failed', 'cancelled')
 
 impl SqliteStore {
     async fn enqueue(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
-        let spec = to_json(&run.spec, "run spec")?;
-        let planned = u64_to_i64(run.planned_samples, "run.planned_samples")?;
-        let created_at = ms(run.created_at);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-
-        // The tenant check: a run may only be attached to its own account's experiment.
-        let owned = sqlx::query("SELECT 1 FROM experiments WHERE id = ?1 AND account_id = ?2")
-            .bind(run.experiment_id.0)
-            .bind(run.account_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if owned.is_none() {
-            return Err(Error::not_found("experiment", run.experiment_id));
-        }
-
-        let sql = format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-        sqlx::query(&sql)
-            .bind(run.id.0)
-            .bind(run.account_id.0)
-            .bind(run.experiment_id.0)
-            .bind(spec)
-            .bind(run.status.as_str())
-            .bind(planned)
-            .bind(seed_to_i64(run.seed))
-            .bind(created_at)
-            .bind(opt_ms(run.started_at))
-            .bind(opt_ms(run.finished_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
-                map_db_error(
-                    e,
-                    || Error::Conflict(format!("run {} already exists", run.id)),
-                    || Error::not_found("experiment", run.experiment_id),
-                )
-            })?;
-
-        let mut rest = samples;
-        for rows in pow2_chunks(samples.len(), SAMPLE_CHUNK_ROWS) {
-            let (chunk, tail) = rest.split_at(rows);
-            rest = tail;
-            let sql = multi_row(SAMPLE_INSERT_COLUMNS, rows, SAMPLE_INSERT_WIDTH);
-            let mut query = sqlx::query(&sql);
-            for s in chunk {
-                query = query
-                    .bind(s.id.0)
-                    .bind(run.id.0)
-                    .bind(run.account_id.0)
-                    .bind(&s.target.provider)
-                    .bind(&s.target.model)
-                    .bind(s.prompt_index)
-                    .bind(s.repeat_index)
-                    .bind(created_at);
-            }
-            query.execute(&mut *tx).await.map_err(|e| {
-                map_db_error(
-                    e,
-                    || {
-                        Error::invalid(
-                            "samples",
-                            "two samples share an id or the same (target, prompt_index, repeat_index); \
-                             each planned sample must be unique",
-                        )
-                    },
-                    || Error::Internal("sample insert violated a foreign key inside its own transaction".into()),
-                )
-            })?;
-        }
+        insert_run(&mut tx, run, samples, None).await?;
         tx.commit().await?;
         tracing::debug!(run_id = %run.id, samples = samples.len(), "run enqueued");
         Ok(())
     }
+}
+
+/// Inserts a run and its samples inside the caller's write transaction, after checking that
+/// the run's account owns its experiment. With a `slot` (scheduled runs) nothing is inserted
+/// when the experiment already has a run for that slot, and `Ok(false)` says so.
+pub(super) async fn insert_run(
+    conn: &mut SqliteConnection,
+    run: &Run,
+    samples: &[NewSample],
+    slot: Option<i64>,
+) -> Result<bool> {
+    let spec = to_json(&run.spec, "run spec")?;
+    let planned = u64_to_i64(run.planned_samples, "run.planned_samples")?;
+    let created_at = ms(run.created_at);
+
+    // The tenant check: a run may only be attached to its own account's experiment.
+    let owned = sqlx::query("SELECT 1 FROM experiments WHERE id = ?1 AND account_id = ?2")
+        .bind(run.experiment_id.0)
+        .bind(run.account_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if owned.is_none() {
+        return Err(Error::not_found("experiment", run.experiment_id));
+    }
+
+    // A scheduled run yields to an existing run of its slot (the partial unique index).
+    let on_slot_conflict = if slot.is_some() {
+        " ON CONFLICT (experiment_id, scheduled_slot) WHERE scheduled_slot IS NOT NULL DO NOTHING"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)\
+         {on_slot_conflict}"
+    );
+    let inserted = sqlx::query(&sql)
+        .bind(run.id.0)
+        .bind(run.account_id.0)
+        .bind(run.experiment_id.0)
+        .bind(spec)
+        .bind(run.status.as_str())
+        .bind(planned)
+        .bind(seed_to_i64(run.seed))
+        .bind(created_at)
+        .bind(opt_ms(run.started_at))
+        .bind(opt_ms(run.finished_at))
+        .bind(slot)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            map_db_error(
+                e,
+                || Error::Conflict(format!("run {} already exists", run.id)),
+                || Error::not_found("experiment", run.experiment_id),
+            )
+        })?
+        .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+
+    let mut rest = samples;
+    for rows in pow2_chunks(samples.len(), SAMPLE_CHUNK_ROWS) {
+        let (chunk, tail) = rest.split_at(rows);
+        rest = tail;
+        let sql = multi_row(SAMPLE_INSERT_COLUMNS, rows, SAMPLE_INSERT_WIDTH);
+        let mut query = sqlx::query(&sql);
+        for s in chunk {
+            query = query
+                .bind(s.id.0)
+                .bind(run.id.0)
+                .bind(run.account_id.0)
+                .bind(&s.target.provider)
+                .bind(&s.target.model)
+                .bind(s.prompt_index)
+                .bind(s.repeat_index)
+                .bind(created_at);
+        }
+        query.execute(&mut *conn).await.map_err(|e| {
+            map_db_error(
+                e,
+                || {
+                    Error::invalid(
+                        "samples",
+                        "two samples share an id or the same (target, prompt_index, repeat_index); \
+                         each planned sample must be unique",
+                    )
+                },
+                || Error::Internal("sample insert violated a foreign key inside its own transaction".into()),
+            )
+        })?;
+    }
+    Ok(true)
 }
 
 #[async_trait::async_trait]

@@ -342,6 +342,74 @@ pub(super) const MENTION_ROLLUP_UPSERT: (&str, &str) = (
     " ON CONFLICT (run_id, provider, model, day, brand) DO UPDATE SET samples = samples + excluded.samples",
 );
 pub(super) const MENTION_ROLLUP_WIDTH: usize = 7;
+/// Heartbeat of one held lease. `?1` new expiry, `?2` id, `?3` owner, `?4` attempt.
+/// Index: primary key.
+pub const EXTEND_LEASE: &str = "UPDATE samples SET lease_expires_at = ?1 \
+     WHERE id = ?2 AND status = 'leased' AND lease_owner = ?3 AND attempt = ?4";
+
+/// Hands one held lease back: pending again, the claim's attempt given back.
+/// `?1` id, `?2` owner, `?3` attempt. Index: primary key.
+pub const RELEASE_LEASE: &str = "UPDATE samples SET status = 'pending', lease_owner = NULL, \
+        lease_expires_at = NULL, attempt = attempt - 1 \
+     WHERE id = ?1 AND status = 'leased' AND lease_owner = ?2 AND attempt = ?3";
+
+/// Maintenance: expired leases with attempts left return to pending, the expiry recorded as
+/// the last error. `?1` now. Index: `samples_leased`. (Exhausted ones are failed first by
+/// [`FAIL_EXHAUSTED_LEASES`] with a NULL run.)
+pub const RETURN_EXPIRED_LEASES: &str = "UPDATE samples SET status = 'pending', lease_owner = NULL, \
+        lease_expires_at = NULL, error_class = 'lease_expired', \
+        error_message = 'lease expired on attempt ' || attempt || ' (the worker stopped responding)', \
+        last_error_at = ?1 \
+     WHERE status = 'leased' AND lease_expires_at < ?1";
+
+/// The terminal transition of a run, made once: only a pending or running run moves.
+/// `?1` account, `?2` run, `?3` status, `?4` now. Index: primary key.
+pub const FINALIZE_RUN: &str = "UPDATE runs SET status = ?3, started_at = COALESCE(started_at, ?4), \
+        finished_at = ?4 \
+     WHERE id = ?2 AND account_id = ?1 AND status IN ('pending', 'running')";
+
+/// Runs left unfinalized: not terminal, no sample pending or leased. `?1` limit.
+/// Index: `runs_unfinished` (partial: only unfinished runs), then `samples_by_run_status`
+/// per run for the NOT EXISTS.
+pub const UNFINALIZED_RUNS: &str = "SELECT r.id AS id, r.account_id AS account_id FROM runs r \
+     WHERE r.status IN ('pending', 'running') \
+       AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.run_id = r.id AND s.status IN ('pending', 'leased')) \
+     ORDER BY r.created_at LIMIT ?1";
+
+/// Sets or clears an experiment's schedule. `?1` account, `?2` experiment, `?3` kind,
+/// `?4` expr, `?5` next_run_at (all NULL to clear). Index: primary key.
+pub const SET_SCHEDULE: &str = "UPDATE experiments SET schedule_kind = ?3, schedule_expr = ?4, next_run_at = ?5 \
+     WHERE id = ?2 AND account_id = ?1";
+
+/// An experiment's schedule. `?1` account, `?2` experiment. Index: primary key.
+pub const GET_SCHEDULE: &str = "SELECT schedule_kind, schedule_expr, next_run_at FROM experiments \
+     WHERE id = ?2 AND account_id = ?1";
+
+/// The scheduler's due scan. `?1` now, `?2` limit. Index: `experiments_due` (partial: only
+/// scheduled experiments), read in order.
+pub const DUE_SCHEDULES: &str = "SELECT id, account_id, schedule_kind, schedule_expr, next_run_at FROM experiments \
+     WHERE next_run_at IS NOT NULL AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?2";
+
+/// Compare-and-set of `next_run_at`: moves only from the value the scan saw.
+/// `?1` account, `?2` experiment, `?3` expected, `?4` new. Index: primary key.
+pub const ADVANCE_SCHEDULE: &str = "UPDATE experiments SET next_run_at = ?4 \
+     WHERE id = ?2 AND account_id = ?1 AND next_run_at = ?3";
+
+/// The run of one slot. `?1` account, `?2` experiment, `?3` slot. Index: `runs_scheduled_slot`.
+pub const SCHEDULED_RUN: &str = "SELECT id FROM runs \
+     WHERE experiment_id = ?2 AND scheduled_slot = ?3 AND account_id = ?1";
+
+/// Takes or renews a leader lease: inserted when absent, taken over when expired or already
+/// ours. `?1` name, `?2` owner, `?3` new expiry, `?4` now. Index: primary key.
+pub const ACQUIRE_LEADER: &str = "INSERT INTO leader_leases (name, owner, expires_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+     WHERE leader_leases.owner = excluded.owner OR leader_leases.expires_at <= ?4";
+
+/// Renews a leader lease we hold. `?1` name, `?2` owner, `?3` new expiry.
+pub const RENEW_LEADER: &str = "UPDATE leader_leases SET expires_at = ?3 WHERE name = ?1 AND owner = ?2";
+
+/// Gives a leader lease up. `?1` name, `?2` owner.
+pub const RELEASE_LEADER: &str = "DELETE FROM leader_leases WHERE name = ?1 AND owner = ?2";
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,74 @@
+//! The end of a run: its one transition to a terminal status.
+//!
+//! Several parties may finish a run — the in-process executor, any worker persisting its
+//! last sample, the maintenance sweep after a crash, a cancellation — and they may race.
+//! The store makes the transition atomically and tells only the caller that made it
+//! (`Some(status)`). **That answer is the at-most-once point**: whatever must happen once
+//! per finished run goes in [`on_finalized`], which runs right after a successful
+//! transition and never otherwise.
+
+use chrono::{DateTime, Utc};
+
+use crate::Result;
+use crate::model::{AccountId, ReservationId, RunId, RunStatus};
+use crate::store::Store;
+
+/// Finalizes the run if every sample is terminal: sets the status the counts give (see
+/// [`SampleCounts::final_status`](crate::model::SampleCounts::final_status)). Returns
+/// `Some(status)` only to the caller that made the transition, after running
+/// [`on_finalized`]; `None` when samples remain or the run already was terminal.
+pub(crate) async fn finalize_run(
+    store: &dyn Store,
+    account: AccountId,
+    run: RunId,
+    now: DateTime<Utc>,
+) -> Result<Option<RunStatus>> {
+    let status = store.finalize_run(account, run, now).await?;
+    if let Some(status) = status {
+        on_finalized(store, account, run, status, now).await?;
+    }
+    Ok(status)
+}
+
+/// Cancels a run: its pending samples are cancelled and the run ends `cancelled` at once
+/// (samples already leased may still finish; they are kept). Returns whether this call
+/// made the transition (then [`on_finalized`] ran).
+pub(crate) async fn cancel_run(store: &dyn Store, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<bool> {
+    store.cancel_pending_samples(account, run, now).await?;
+    let changed = store.set_run_status(account, run, RunStatus::Cancelled, now).await?;
+    if changed {
+        on_finalized(store, account, run, RunStatus::Cancelled, now).await?;
+    }
+    Ok(changed)
+}
+
+/// Runs exactly once per run, right after its transition to `status` (terminal).
+///
+/// This is where per-run settlement belongs: committing the quota reservation for the
+/// answered samples and refunding the rest, and the `run.finished` audit event. A failure
+/// here is returned to the finalizer; the transition itself is already committed, so the
+/// hook must be written to be retried safely by whatever sweeps unsettled runs.
+async fn on_finalized(
+    store: &dyn Store,
+    account: AccountId,
+    run: RunId,
+    status: RunStatus,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tracing::info!(account_id = %account, run_id = %run, status = status.as_str(), "run finalized");
+    settle_quota(store, account, run, now).await
+}
+
+/// Charges the run's reservation for its answered samples and refunds the rest. The store's
+/// settlement is itself at-most-once, so a retried hook (or the resume path completing a
+/// settlement a crash interrupted) never charges twice.
+pub(crate) async fn settle_quota(store: &dyn Store, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<()> {
+    let counts = store.sample_counts(account, run).await?;
+    let settled = store
+        .settle_reservation(account, ReservationId::from(run), counts.succeeded, now)
+        .await?;
+    if settled {
+        tracing::debug!(run_id = %run, charged = counts.succeeded, "quota settled");
+    }
+    Ok(())
+}

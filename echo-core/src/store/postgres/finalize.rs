@@ -1,0 +1,80 @@
+//! Run finalization on PostgreSQL: one transaction that locks the run row (`FOR NO KEY UPDATE`),
+//! reads the sample counts and writes the terminal status. Concurrent finalizers of a run
+//! queue on the row lock, and the one that comes second finds the status already terminal:
+//! the transition happens once. The counts are read after the lock is granted (READ
+//! COMMITTED takes a snapshot per statement), so they include every sample completion that
+//! committed before this finalizer got its turn; and once every sample is terminal the
+//! counts can no longer change.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::PgStore;
+use super::convert::ms;
+use super::sql::{FINALIZE_RUN, LOCK_RUN_FOR_FINALIZE, SAMPLE_COUNTS, UNFINALIZED_RUNS};
+use crate::model::{AccountId, RunId, RunStatus, SampleCounts, SampleStatus};
+use crate::store::{FinalizeStore, UnfinalizedRun};
+use crate::{Error, Result};
+
+#[async_trait::async_trait]
+impl FinalizeStore for PgStore {
+    async fn finalize_run(&self, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<Option<RunStatus>> {
+        let mut tx = self.pool.begin().await?;
+        let status: Option<(String,)> = sqlx::query_as(LOCK_RUN_FOR_FINALIZE)
+            .bind(account.0)
+            .bind(run.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((status,)) = status else {
+            return Err(Error::not_found("run", run));
+        };
+        if RunStatus::parse(&status)?.is_terminal() {
+            return Ok(None);
+        }
+        let groups: Vec<(Option<String>, i64)> = sqlx::query_as(SAMPLE_COUNTS)
+            .bind(account.0)
+            .bind(run.0)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut counts = SampleCounts::default();
+        for (status, n) in groups {
+            // A NULL status is the LEFT JOIN's row for a run without samples.
+            let Some(status) = status else { continue };
+            let n = u64::try_from(n).unwrap_or(0);
+            match SampleStatus::parse(&status)? {
+                SampleStatus::Pending => counts.pending = n,
+                SampleStatus::Leased => counts.leased = n,
+                SampleStatus::Succeeded => counts.succeeded = n,
+                SampleStatus::Failed => counts.failed = n,
+                SampleStatus::Cancelled => counts.cancelled = n,
+            }
+        }
+        let Some(status) = counts.final_status() else {
+            return Ok(None);
+        };
+        let changed = sqlx::query(FINALIZE_RUN)
+            .bind(account.0)
+            .bind(run.0)
+            .bind(status.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((changed == 1).then_some(status))
+    }
+
+    async fn unfinalized_runs(&self, limit: u32) -> Result<Vec<UnfinalizedRun>> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(UNFINALIZED_RUNS)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(run, account)| UnfinalizedRun {
+                account_id: account.into(),
+                run_id: run.into(),
+            })
+            .collect())
+    }
+}

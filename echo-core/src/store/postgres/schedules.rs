@@ -1,0 +1,146 @@
+//! Schedules on PostgreSQL. The creation of a scheduled run is one transaction: the
+//! compare-and-set of `next_run_at` (its UPDATE row-locks the experiment, so a racing
+//! scheduler waits, then re-reads `next_run_at` and finds it moved: `Stale`), then the run
+//! and its samples with `ON CONFLICT (experiment_id, scheduled_slot) DO NOTHING` (yielding
+//! to an existing run of the slot). A crash leaves either both or neither.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use super::convert::{from_ms, ms};
+use super::runs::insert_run;
+use super::sql::{ADVANCE_SCHEDULE, DUE_SCHEDULES, EXPERIMENT_VISIBLE, GET_SCHEDULE, SCHEDULED_RUN, SET_SCHEDULE};
+use crate::model::{AccountId, ExperimentId, RunId};
+use crate::store::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
+use crate::{Error, Result};
+
+fn stored(kind: Option<String>, expr: Option<String>, next: Option<i64>) -> Result<Option<StoredSchedule>> {
+    match (kind, expr, next) {
+        (Some(kind), Some(expr), Some(next)) => Ok(Some(StoredSchedule {
+            kind: ScheduleKind::parse(&kind)?,
+            expr,
+            next_run_at: from_ms(next, "experiments.next_run_at")?,
+        })),
+        (None, _, None) => Ok(None),
+        _ => Err(Error::Internal(
+            "experiments row holds a partial schedule (kind, expr and next_run_at must be set together)".into(),
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl ScheduleStore for PgStore {
+    async fn set_schedule(
+        &self,
+        account: AccountId,
+        experiment: ExperimentId,
+        schedule: Option<&StoredSchedule>,
+    ) -> Result<()> {
+        let changed = sqlx::query(SET_SCHEDULE)
+            .bind(account.0)
+            .bind(experiment.0)
+            .bind(schedule.map(|s| s.kind.as_str()))
+            .bind(schedule.map(|s| s.expr.as_str()))
+            .bind(schedule.map(|s| ms(s.next_run_at)))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(Error::not_found("experiment", experiment));
+        }
+        Ok(())
+    }
+
+    async fn get_schedule(&self, account: AccountId, experiment: ExperimentId) -> Result<Option<StoredSchedule>> {
+        let row: Option<(Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(GET_SCHEDULE)
+            .bind(account.0)
+            .bind(experiment.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((kind, expr, next)) = row else {
+            return Err(Error::not_found("experiment", experiment));
+        };
+        stored(kind, expr, next)
+    }
+
+    async fn due_schedules(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueSchedule>> {
+        let rows = sqlx::query(DUE_SCHEDULES)
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let schedule = stored(
+                row.try_get("schedule_kind")?,
+                row.try_get("schedule_expr")?,
+                row.try_get("next_run_at")?,
+            )?
+            .ok_or_else(|| Error::Internal("due scan returned an unscheduled experiment".into()))?;
+            due.push(DueSchedule {
+                account_id: row.try_get::<Uuid, _>("account_id")?.into(),
+                experiment_id: row.try_get::<Uuid, _>("id")?.into(),
+                schedule,
+            });
+        }
+        Ok(due)
+    }
+
+    async fn create_scheduled_run(&self, s: ScheduledRun<'_>) -> Result<ScheduledRunOutcome> {
+        let run = s.run;
+        let mut tx = self.pool.begin().await?;
+        let advanced = sqlx::query(ADVANCE_SCHEDULE)
+            .bind(run.account_id.0)
+            .bind(run.experiment_id.0)
+            .bind(ms(s.due_at))
+            .bind(ms(s.next_run_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if advanced == 0 {
+            // Another scheduler acted, the schedule changed, or the experiment is not this
+            // account's: tell the last apart, it is a caller error.
+            let visible = sqlx::query(EXPERIMENT_VISIBLE)
+                .bind(run.experiment_id.0)
+                .bind(run.account_id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if visible.is_none() {
+                return Err(Error::not_found("experiment", run.experiment_id));
+            }
+            return Ok(ScheduledRunOutcome::Stale);
+        }
+        let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot))).await?;
+        tx.commit().await?;
+        Ok(if created {
+            ScheduledRunOutcome::Created
+        } else {
+            ScheduledRunOutcome::SlotTaken
+        })
+    }
+
+    async fn scheduled_run(
+        &self,
+        account: AccountId,
+        experiment: ExperimentId,
+        slot: DateTime<Utc>,
+    ) -> Result<Option<RunId>> {
+        let visible = sqlx::query(EXPERIMENT_VISIBLE)
+            .bind(experiment.0)
+            .bind(account.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        if visible.is_none() {
+            return Err(Error::not_found("experiment", experiment));
+        }
+        let row: Option<(Uuid,)> = sqlx::query_as(SCHEDULED_RUN)
+            .bind(account.0)
+            .bind(experiment.0)
+            .bind(ms(slot))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(id,)| id.into()))
+    }
+}
