@@ -56,10 +56,13 @@ async fn main() -> echo_core::Result<()> {
     }
     let echo = builder.build().await?;
     let account = echo
-        .create_account(NewAccount {
-            name: "live demo".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "live demo".into(),
+                ..Default::default()
+            },
+        )
         .await?;
     let me = Principal::host(account.id);
     let experiment = echo

@@ -39,10 +39,13 @@ async fn main() -> echo_core::Result<()> {
         .await?;
 
     let account = echo
-        .create_account(NewAccount {
-            name: "Quickstart Inc.".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "Quickstart Inc.".into(),
+                ..Default::default()
+            },
+        )
         .await?;
     let me = Principal::host(account.id);
 

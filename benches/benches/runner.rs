@@ -45,12 +45,15 @@ async fn one_run(samples: u32, latency: Duration, concurrency: Option<usize>) ->
     }
     let echo = builder.build().await.unwrap();
     let account = echo
-        .create_account(NewAccount {
-            name: "bench".into(),
-            // 10,000 samples in one run: past the free tier's 500 per run.
-            tier: Some("enterprise".into()),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "bench".into(),
+                // 10,000 samples in one run: past the free tier's 500 per run.
+                tier: Some("enterprise".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let me = Principal::host(account.id);

@@ -4,6 +4,7 @@
 //! [`Error::kind`], a stable, flat classification that maps one-to-one onto Python
 //! exception classes and Node error codes; the message says what was wrong and what to do.
 
+use crate::auth::AuthFailure;
 use crate::provider::LlmError;
 use crate::quota::{QuotaDenial, RateLimitDecision, RateLimitPolicy};
 
@@ -21,6 +22,9 @@ pub enum ErrorKind {
     NotFound,
     /// The principal lacks a scope for the operation.
     PermissionDenied,
+    /// An API key did not authenticate; [`Error::auth_failure`] says why (malformed, bad
+    /// checksum, unknown, revoked, expired).
+    Unauthenticated,
     /// The operation conflicts with the current state (e.g. editing a running experiment).
     Conflict,
     /// A quota would be exceeded.
@@ -46,6 +50,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::NotFound => "not_found",
             ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Conflict => "conflict",
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::RateLimited => "rate_limited",
@@ -80,6 +85,11 @@ pub enum Error {
     /// The principal is not allowed to perform the operation.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+
+    /// An API key did not authenticate. The message is the caller-safe
+    /// [`AuthFailure::public_message`]: the same for unknown, revoked and expired keys.
+    #[error("{0}")]
+    Unauthenticated(AuthFailure),
 
     /// The operation conflicts with the current state.
     #[error("conflict: {0}")]
@@ -142,6 +152,7 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::QuotaExceeded(_) => ErrorKind::QuotaExceeded,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
@@ -166,6 +177,16 @@ impl Error {
         Error::NotFound {
             entity,
             id: id.to_string(),
+        }
+    }
+
+    /// Why an API key was refused, if this is an [`Error::Unauthenticated`]. For the host
+    /// (logs, metrics, alerts on revoked keys); the message shown to callers does not tell
+    /// unknown, revoked and expired keys apart.
+    pub fn auth_failure(&self) -> Option<AuthFailure> {
+        match self {
+            Error::Unauthenticated(reason) => Some(*reason),
+            _ => None,
         }
     }
 

@@ -50,6 +50,10 @@ conformance_tests!(
     rate_limit_purge_forgets_full_buckets,
     dashboard_aggregates_an_account,
     pool_stats_are_consistent,
+    api_key_round_trip,
+    api_key_listing_and_isolation,
+    api_key_revocation,
+    api_key_touch,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,10 +25,13 @@ async fn a_run_completes_on_postgres_opened_by_url() {
         .expect("build on postgres");
     assert_eq!(echo.store().backend(), "postgres");
     let account = echo
-        .create_account(NewAccount {
-            name: "pg".into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "pg".into(),
+                ..Default::default()
+            },
+        )
         .await
         .expect("account");
     let me = Principal::host(account.id);

@@ -79,6 +79,16 @@ async fn realistic_store() -> (SqliteStore, AccountId, ExperimentId, RunId) {
     (store, r.account_id, r.experiment_id, r.id)
 }
 
+/// The scheduler's due scan: experiments whose next run is due, oldest first (the scheduler's
+/// store runs this shape).
+const DUE_SCHEDULES: &str = "SELECT id, account_id, next_run_at FROM experiments \
+     WHERE next_run_at IS NOT NULL AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?2";
+/// Verifying a presented API key by the SHA-256 of its secret.
+const KEY_BY_HASH: &str = "SELECT id, account_id, scopes, expires_at, revoked_at FROM api_keys WHERE key_hash = ?1";
+/// An account's audit trail from a time on, in time order.
+const AUDIT_BY_ACCOUNT: &str = "SELECT seq, at, actor, action, target, details FROM audit_events \
+     WHERE account_id = ?1 AND at >= ?2 ORDER BY at LIMIT ?3";
+
 async fn check_hot_plans(store: &SqliteStore) {
     // Printed for reading with `--nocapture`.
     for (name, statement) in [
@@ -159,6 +169,40 @@ async fn check_hot_plans(store: &SqliteStore) {
 
     let p = plan(store, sql::COMPLETE_SUCCEEDED).await;
     assert_plan("complete", &p, &["sqlite_autoindex_samples_1"], false);
+
+    let p = plan(store, sql::ROLLUP_EXHAUSTED_LEASES).await;
+    assert_plan("rollup of exhausted leases", &p, &["samples_leased"], false);
+    let p = plan(store, sql::ROLLUP_CANCEL_PENDING).await;
+    assert_plan(
+        "rollup of cancelled samples",
+        &p,
+        &["samples_by_run_status", "samples_pending"],
+        false,
+    );
+
+    // Dashboards: every part of the summary is an index search, none reads samples by scan.
+    let p = plan(store, sql::ACCOUNT_SUMMARY).await;
+    for ix in ["runs_by_account", "samples_in_flight", "sample_rollups_by_account"] {
+        assert_plan("account_summary", &p, &[ix], false);
+    }
+    // `SCAN a` reads the `answered` CTE's few rows, not a table.
+    let p: Vec<String> = plan(store, sql::VISIBILITY_BY_TARGET)
+        .await
+        .into_iter()
+        .filter(|l| l != "SCAN a")
+        .collect();
+    for ix in ["sample_rollups_by_account", "mention_rollups_by_account"] {
+        assert_plan("visibility_by_target", &p, &[ix], false);
+    }
+
+    // Statements of the features that fill the remaining tables.
+    let p = plan(store, DUE_SCHEDULES).await;
+    assert_plan("due schedules", &p, &["experiments_due"], true);
+    let p = plan(store, KEY_BY_HASH).await;
+    // `key_hash UNIQUE` (autoindex 1 is the primary key).
+    assert_plan("api key by hash", &p, &["sqlite_autoindex_api_keys_2"], false);
+    let p = plan(store, AUDIT_BY_ACCOUNT).await;
+    assert_plan("audit by account and time", &p, &["audit_events_by_account"], true);
 }
 
 #[tokio::test]

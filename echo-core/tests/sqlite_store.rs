@@ -56,11 +56,13 @@ async fn every_table_of_the_design_exists_and_is_strict() {
             "deletion_requests",
             "experiments",
             "leader_leases",
+            "mention_rollups",
             "mentions",
             "quota_periods",
             "rate_limits",
             "reservations",
             "runs",
+            "sample_rollups",
             "samples",
         ]
     );

@@ -17,10 +17,11 @@ use pyo3::types::PyDict;
 ///
 /// The core offers no iterator over `ErrorKind`, so the binding lists the variants; the
 /// Python tests check that each has its own exception class.
-pub const ALL_KINDS: [ErrorKind; 11] = [
+pub const ALL_KINDS: [ErrorKind; 12] = [
     ErrorKind::InvalidInput,
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
+    ErrorKind::Unauthenticated,
     ErrorKind::Conflict,
     ErrorKind::QuotaExceeded,
     ErrorKind::RateLimited,
@@ -83,6 +84,9 @@ fn build(py: Python<'_>, err: &Error, message: &str) -> PyResult<PyErr> {
         Error::RateLimited { retry_after, .. } => kwargs.set_item("retry_after", retry_after.as_secs_f64())?,
         Error::Provider { provider, .. } => kwargs.set_item("provider", provider)?,
         _ => {}
+    }
+    if let Some(reason) = err.auth_failure() {
+        kwargs.set_item("reason", reason.as_str())?;
     }
     let instance = class.call((message,), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))

@@ -199,7 +199,10 @@ async fn bad_page_limits() {
 #[tokio::test]
 async fn blank_account_name() {
     let echo = echo().await;
-    let err = echo.create_account(Default::default()).await.unwrap_err();
+    let err = echo
+        .create_account(&echo_core::auth::Principal::admin(), Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.field(), Some("account.name"));
 }
 

@@ -35,11 +35,14 @@ fn small_policy() -> TieredQuotaPolicy {
 
 async fn account_in(echo: &Echo, tier: &str) -> Principal {
     let account = echo
-        .create_account(NewAccount {
-            name: format!("{tier} customer"),
-            tier: Some(tier.into()),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: format!("{tier} customer"),
+                tier: Some(tier.into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     Principal::host(account.id)
@@ -317,11 +320,14 @@ async fn unknown_tiers_are_refused_clearly(builder: EchoBuilder) {
         .await
         .unwrap();
     let err = echo
-        .create_account(NewAccount {
-            name: "x".into(),
-            tier: Some("gold".into()),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "x".into(),
+                tier: Some("gold".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("account.tier"));

@@ -194,13 +194,10 @@ CREATE INDEX samples_leased ON samples (lease_expires_at) WHERE status = 'leased
 -- Serves: retention sweep -- WHERE raw_answer IS NOT NULL AND completed_at < $1 (erase old answers).
 CREATE INDEX samples_retention ON samples (completed_at) WHERE raw_answer IS NOT NULL;
 
--- Serves: the dashboard aggregations of an account --
---   samples by status:   WHERE account_id = $1 GROUP BY status (with the cost sum)
---   visibility by target: WHERE account_id = $1 AND status = 'succeeded' [AND completed_at >= $2]
---                         GROUP BY provider, model
--- INCLUDE makes both index-only scans (once vacuumed): no heap access over a million samples.
-CREATE INDEX samples_by_account ON samples (account_id, status, completed_at)
-    INCLUDE (provider, model, cost_nano_usd);
+-- Serves: the dashboard's in-flight samples of an account --
+--   SELECT status, count(*) FROM samples WHERE account_id = $1 AND status IN ('pending', 'leased')
+-- Partial: only queued and running work is in it (finished samples are counted by the rollups).
+CREATE INDEX samples_in_flight ON samples (account_id, status) WHERE status IN ('pending', 'leased');
 
 -- Brands named in an answer: one row per (sample, brand).
 CREATE TABLE mentions (
@@ -228,6 +225,48 @@ CREATE TABLE citations (
     -- Serves: load a sample's citations in order, delete-before-insert, FK cascade.
     PRIMARY KEY (sample_id, position)
 );
+
+-- Dashboard rollups: the finished samples of each run counted per target and UTC day, kept
+-- by the store in the same transaction as the state change they count (a completion, a
+-- cancellation, a lease expiring on its last attempt). A sample reaches a final state once,
+-- so it is counted once; the rows cascade with their run. Dashboards read these few rows
+-- instead of aggregating millions of samples and mentions.
+CREATE TABLE sample_rollups (
+    run_id        uuid    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    account_id    uuid    NOT NULL,
+    provider      text    COLLATE "C" NOT NULL,
+    model         text    COLLATE "C" NOT NULL,
+    -- Start of the UTC day (unix ms) the samples finished on.
+    day           bigint  NOT NULL,
+    answered      bigint  NOT NULL DEFAULT 0 CHECK (answered >= 0),
+    failed        bigint  NOT NULL DEFAULT 0 CHECK (failed >= 0),
+    cancelled     bigint  NOT NULL DEFAULT 0 CHECK (cancelled >= 0),
+    -- Summed cost of the answered samples that had a price, and how many had one.
+    cost_nano_usd bigint  NOT NULL DEFAULT 0,
+    priced        bigint  NOT NULL DEFAULT 0 CHECK (priced >= 0),
+    -- Serves: the upsert of each counted change, and the FK cascade from runs.
+    PRIMARY KEY (run_id, provider, model, day)
+);
+
+-- Serves: account_summary and visibility_by_target --
+--   WHERE account_id = $1 AND day >= $2 GROUP BY provider, model
+CREATE INDEX sample_rollups_by_account ON sample_rollups (account_id, day);
+
+-- Per brand, the answered samples naming it, per run, target and UTC day (as above).
+CREATE TABLE mention_rollups (
+    run_id     uuid    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    account_id uuid    NOT NULL,
+    provider   text    COLLATE "C" NOT NULL,
+    model      text    COLLATE "C" NOT NULL,
+    day        bigint  NOT NULL,
+    brand      text    COLLATE "C" NOT NULL,
+    samples    bigint  NOT NULL CHECK (samples >= 0),
+    -- Serves: the upsert and the FK cascade from runs.
+    PRIMARY KEY (run_id, provider, model, day, brand)
+);
+
+-- Serves: visibility_by_target -- WHERE account_id = $1 AND day >= $2 GROUP BY provider, model, brand
+CREATE INDEX mention_rollups_by_account ON mention_rollups (account_id, day);
 
 -- Monthly (or host-defined) quota windows per account.
 CREATE TABLE quota_periods (

@@ -173,6 +173,13 @@ impl EchoBuilder {
         self
     }
 
+    /// How often API key uses are written to `last_used_at` (default one minute): each key's
+    /// row is written at most once per interval, never on the request path.
+    pub fn key_usage_flush_interval(mut self, interval: Duration) -> Self {
+        self.config.key_usage_flush = interval;
+        self
+    }
+
     /// The quota policy: which limits each account tier has (default:
     /// [`TieredQuotaPolicy::standard`], tiers `free`, `pro` and `enterprise`).
     pub fn quota_policy(mut self, policy: impl QuotaPolicy + 'static) -> Self {

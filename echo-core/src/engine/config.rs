@@ -29,6 +29,9 @@ pub struct EngineConfig {
     /// outlasts the layer's retries fails the sample with its class; when off, transient
     /// failures return the sample to the queue, up to `max_attempts` claims.
     pub resilience: bool,
+    /// How often API key uses are written to `api_keys.last_used_at` (batched, so each
+    /// key's row is written at most once per interval; see `auth::usage`).
+    pub key_usage_flush: Duration,
     /// How long a run's quota reservation is held before the maintenance sweep
     /// (`Echo::expire_reservations`) releases it: a safety net for runs that never finish.
     /// Longer than any run should take; a run that settles after its hold expired is still
@@ -48,6 +51,7 @@ impl Default for EngineConfig {
             retry_backoff: Duration::from_millis(250),
             idle_poll: Duration::from_millis(100),
             resilience: true,
+            key_usage_flush: Duration::from_secs(60),
             reservation_hold: Duration::from_secs(24 * 3600),
         }
     }

@@ -11,6 +11,7 @@ use super::executor::execute_run;
 use super::run_context::RunContext;
 use super::{EchoBuilder, EngineConfig, Progress, ProviderRegistry, RunHandle};
 use crate::analysis::{BrandCatalog, DictionaryExtractor, Extractor};
+use crate::auth::usage::KeyUsage;
 use crate::auth::{Principal, Scope};
 use crate::clock::Clock;
 use crate::model::{
@@ -51,6 +52,8 @@ struct Inner {
     quota: Arc<dyn QuotaPolicy>,
     /// Runs executing in this process, so `cancel_run` reaches them without a handle.
     active: Mutex<HashMap<RunId, CancellationToken>>,
+    /// API key uses not yet written to `last_used_at`.
+    key_usage: Arc<KeyUsage>,
 }
 
 impl std::fmt::Debug for Echo {
@@ -82,8 +85,10 @@ impl Echo {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
+        let key_usage = KeyUsage::new(store.clone(), config.key_usage_flush);
         Self {
             inner: Arc::new(Inner {
+                key_usage,
                 store,
                 providers: Arc::new(providers),
                 clock,
@@ -98,7 +103,7 @@ impl Echo {
 
     /// The current time at the store's precision (milliseconds), so what `create_*`
     /// returns equals what a later `get_*` reads back.
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         crate::store::truncate_to_millis(self.inner.clock.now())
     }
 
@@ -119,6 +124,11 @@ impl Echo {
         &self.inner.store
     }
 
+    /// The buffer of API key uses (engine/keys.rs).
+    pub(super) fn key_usage(&self) -> &Arc<KeyUsage> {
+        &self.inner.key_usage
+    }
+
     /// The registered providers.
     pub fn providers(&self) -> &ProviderRegistry {
         &self.inner.providers
@@ -126,10 +136,12 @@ impl Echo {
 
     // ---- accounts -------------------------------------------------------------------
 
-    /// Creates an account. This is a host operation (the host decides who gets a tenant);
-    /// it takes no principal.
+    /// Creates an account. Only the host's operator may: pass [`Principal::admin`] (the host
+    /// decides who gets a tenant, e.g. in its sign-up handler); anyone else is
+    /// `PermissionDenied`.
     #[tracing::instrument(skip_all, fields(name = %new.name))]
-    pub async fn create_account(&self, new: NewAccount) -> Result<Account> {
+    pub async fn create_account(&self, principal: &Principal, new: NewAccount) -> Result<Account> {
+        principal.require_admin()?;
         if new.name.trim().is_empty() {
             return Err(Error::invalid("account.name", "must not be blank"));
         }
@@ -475,9 +487,13 @@ impl Echo {
         crate::analysis::compare_reports(&earlier, &later, alpha)
     }
 
-    /// Closes the store's connections. Runs still executing here fail with a storage
-    /// error and keep their unfinished samples leased; resume them later.
+    /// Writes pending API key uses, then closes the store's connections. Runs still
+    /// executing here fail with a storage error and keep their unfinished samples leased;
+    /// resume them later.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_key_usage().await {
+            tracing::warn!(error = %e, "writing API key last_used_at on close failed");
+        }
         self.inner.store.close().await;
     }
 }

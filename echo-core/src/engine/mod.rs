@@ -15,6 +15,7 @@ mod echo;
 mod estimate;
 mod executor;
 mod handle;
+mod keys;
 mod progress;
 mod providers;
 mod quotas;

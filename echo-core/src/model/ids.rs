@@ -74,6 +74,10 @@ id_type!(
     SampleId, "sample"
 );
 id_type!(
+    /// Identifies an [`ApiKey`](crate::auth::ApiKey).
+    ApiKeyId, "api_key"
+);
+id_type!(
     /// Identifies a quota reservation. The reservation paying for a run has the run's id
     /// (`ReservationId::from(run_id)`), so it is found from the run alone.
     ReservationId, "reservation"

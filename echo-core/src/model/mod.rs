@@ -13,7 +13,7 @@ mod run;
 pub use account::{Account, NewAccount};
 pub use brand::{BrandRole, BrandSpec, CaseRule};
 pub use experiment::{Experiment, ExperimentSpec, MAX_PROMPT_BYTES, MAX_SAMPLES_PER_RUN, Page, PageRequest, Target};
-pub use ids::{AccountId, ExperimentId, ReservationId, RunId, SampleId};
+pub use ids::{AccountId, ApiKeyId, ExperimentId, ReservationId, RunId, SampleId};
 pub use mention::{Citation, Mention, domain_of};
 pub use report::{
     BrandMetrics, ClusteredInterval, CostSummary, DomainShare, Interval, Proportion, Report, ReportGroup,

@@ -1,10 +1,13 @@
-//! Dashboard aggregations: an account's totals and its brands' visibility per target,
-//! computed by the database over the whole account (not one run), so a host's dashboard
-//! needs no export of samples.
+//! Dashboard aggregations: an account's totals and its brands' visibility per target over
+//! the whole account (not one run), so a host's dashboard needs no export of samples.
+//!
+//! Finished samples are read from rollups the store keeps per run, target and UTC day
+//! (`store::rollup`): a dashboard costs a few milliseconds whatever the number of samples,
+//! and time filters work in whole UTC days.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 
 use crate::Result;
 use crate::model::{AccountId, RunStatus, SampleCounts, SampleStatus, Target};
@@ -82,13 +85,11 @@ pub trait DashboardStore: Send + Sync {
     async fn account_summary(&self, account: AccountId) -> Result<AccountSummary>;
 
     /// Per target (ordered by provider, then model), answered samples and the samples
-    /// naming each brand, over the account's samples answered at or after `since` (all of
-    /// them when `None`). NotFound if the account does not exist.
-    async fn visibility_by_target(
-        &self,
-        account: AccountId,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<TargetVisibility>>;
+    /// naming each brand, over the account's samples answered on or after the UTC day
+    /// `since` (all of them when `None`). Targets without answers are absent. NotFound if
+    /// the account does not exist.
+    async fn visibility_by_target(&self, account: AccountId, since: Option<NaiveDate>)
+    -> Result<Vec<TargetVisibility>>;
 }
 
 /// A row of the backends' `ACCOUNT_SUMMARY` statement: kind (`account`, `run`, `sample`),
@@ -98,6 +99,15 @@ pub(crate) type SummaryRow = (String, Option<String>, i64, Option<i64>, i64);
 /// A row of the backends' `VISIBILITY_BY_TARGET` statement: provider, model, answered,
 /// brand (NULL for a target without mentions), samples naming the brand.
 pub(crate) type VisibilityRow = (String, String, i64, Option<String>, Option<i64>);
+
+/// The first millisecond of the UTC day `since`, or `i64::MIN` (every day) for `None`: the
+/// bound the backends compare rollup days with.
+pub(crate) fn first_day_ms(since: Option<NaiveDate>) -> i64 {
+    since
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(i64::MIN)
+}
 
 /// A count from the database (never negative) as u64.
 fn count(n: i64) -> u64 {

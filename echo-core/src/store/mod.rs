@@ -17,10 +17,12 @@
 
 pub mod conformance;
 pub mod dashboard;
+mod keys;
 pub mod pool;
 pub mod postgres;
 mod quota;
 mod rate_limit;
+pub(crate) mod rollup;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -34,6 +36,7 @@ use crate::model::{
 };
 
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
+pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
 pub use quota::QuotaStore;
@@ -215,7 +218,7 @@ pub trait RunStore: Send + Sync {
 /// Everything a backend provides.
 #[async_trait::async_trait]
 pub trait Store:
-    AccountStore + ExperimentStore + RunStore + DashboardStore + QuotaStore + RateLimitStore + std::fmt::Debug
+    AccountStore + ExperimentStore + RunStore + DashboardStore + KeyStore + QuotaStore + RateLimitStore + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

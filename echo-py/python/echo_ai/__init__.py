@@ -21,6 +21,7 @@ from .errors import (
     QuotaExceededError,
     RateLimitedError,
     StorageError,
+    UnauthenticatedError,
 )
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "UnauthenticatedError",
     "ConflictError",
     "QuotaExceededError",
     "RateLimitedError",

@@ -14,6 +14,7 @@ from .errors import ProviderError as ProviderError
 from .errors import QuotaExceededError as QuotaExceededError
 from .errors import RateLimitedError as RateLimitedError
 from .errors import StorageError as StorageError
+from .errors import UnauthenticatedError as UnauthenticatedError
 
 __all__ = [
     "__version__",
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "UnauthenticatedError",
     "ConflictError",
     "QuotaExceededError",
     "RateLimitedError",

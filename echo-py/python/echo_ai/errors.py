@@ -18,6 +18,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "UnauthenticatedError",
     "ConflictError",
     "QuotaExceededError",
     "RateLimitedError",
@@ -74,6 +75,21 @@ class PermissionDeniedError(EchoError):
     """The principal lacks a scope for the operation."""
 
     kind = "permission_denied"
+
+
+class UnauthenticatedError(EchoError):
+    """An API key did not authenticate.
+
+    ``reason`` tells the host why: ``"malformed"``, ``"bad_checksum"``, ``"unknown"``,
+    ``"revoked"`` or ``"expired"``. The message shown to callers is the same for the last
+    three, so it does not reveal whether a key exists; do not show ``reason`` to them either.
+    """
+
+    kind = "unauthenticated"
+
+    def __init__(self, message: str = "", *, kind: Optional[str] = None, reason: Optional[str] = None) -> None:
+        super().__init__(message, kind=kind)
+        self.reason = reason
 
 
 class ConflictError(EchoError):
@@ -140,6 +156,7 @@ _CLASS_BY_KIND: Dict[str, Type[EchoError]] = {
         InvalidInputError,
         NotFoundError,
         PermissionDeniedError,
+        UnauthenticatedError,
         ConflictError,
         QuotaExceededError,
         RateLimitedError,

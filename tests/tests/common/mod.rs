@@ -97,10 +97,13 @@ impl<P: Provider> Provider for Counting<P> {
 /// A new account and a host principal for it.
 pub async fn account(echo: &Echo, name: &str) -> Principal {
     let account = echo
-        .create_account(NewAccount {
-            name: name.into(),
-            ..Default::default()
-        })
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     Principal::host(account.id)

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+
 use super::fixtures::{account, answered, assert_kind, at, claim, experiment, mention, run, t0, target};
 use crate::ErrorKind;
 use crate::model::{AccountId, RunStatus, SampleCounts, SampleId};
@@ -19,6 +21,13 @@ fn new_samples(targets: &[&str], per_target: u32) -> Vec<NewSample> {
             })
         })
         .collect()
+}
+
+const DAY: i64 = 86_400_000;
+
+/// The suite's `n`th day: day 1 is 2025-01-01, the day of `t0`.
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, n).expect("a January day")
 }
 
 fn visibility(t: &str, answered: u64, mentioned: &[(&str, u64)]) -> TargetVisibility {
@@ -55,12 +64,13 @@ pub async fn dashboard_aggregates_an_account(store: &dyn Store) {
     let alpha: Vec<_> = tasks.iter().filter(|t| t.target.provider == "alpha").collect();
     let zeta: Vec<_> = tasks.iter().filter(|t| t.target.provider == "zeta").collect();
 
+    // Answers on three UTC days: day 0 (2025-01-01), day 1 and day 2.
     let mut both = answered(alpha[0], "Acme and Globex", at(1_000));
     both.mentions = vec![mention("Acme", 0, 1), mention("Globex", 9, 2)];
-    let mut unpriced = answered(alpha[1], "Acme", at(2_000));
+    let mut unpriced = answered(alpha[1], "Acme", at(DAY + 2_000));
     unpriced.mentions = vec![mention("Acme", 0, 1)];
     unpriced.cost_usd = None;
-    let mut silent = answered(zeta[0], "Nothing to name", at(5_000));
+    let mut silent = answered(zeta[0], "Nothing to name", at(2 * DAY + 5_000));
     silent.mentions = vec![];
     let outcomes = vec![
         SampleOutcome::Succeeded(both),
@@ -141,6 +151,7 @@ pub async fn dashboard_aggregates_an_account(store: &dyn Store) {
         summary.cost_usd
     );
     assert_eq!(summary.unpriced_answers, 1);
+    let summary_before_r4 = summary.clone();
 
     let all_time = store.visibility_by_target(owner.id, None).await.expect("visibility");
     assert_eq!(
@@ -152,17 +163,24 @@ pub async fn dashboard_aggregates_an_account(store: &dyn Store) {
         "ordered by target; only this account's answered samples"
     );
     let recent = store
-        .visibility_by_target(owner.id, Some(at(2_000)))
+        .visibility_by_target(owner.id, Some(day(2)))
         .await
         .expect("visibility since");
     assert_eq!(
         recent,
-        vec![visibility("alpha/m", 1, &[("Acme", 1)]), visibility("zeta/m", 1, &[]),],
-        "since is inclusive and filters on the answer time"
+        vec![visibility("alpha/m", 1, &[("Acme", 1)]), visibility("zeta/m", 1, &[])],
+        "since is an inclusive UTC day and filters on the answer time"
+    );
+    assert_eq!(
+        store
+            .visibility_by_target(owner.id, Some(day(3)))
+            .await
+            .expect("last day"),
+        vec![visibility("zeta/m", 1, &[])]
     );
     assert!(
         store
-            .visibility_by_target(owner.id, Some(at(6_000)))
+            .visibility_by_target(owner.id, Some(day(4)))
             .await
             .expect("nothing since")
             .is_empty()
@@ -177,6 +195,52 @@ pub async fn dashboard_aggregates_an_account(store: &dyn Store) {
             .await
             .expect("other visibility"),
         vec![visibility("alpha/m", 1, &[("Acme", 1), ("Globex", 1), ("Initech", 1)])]
+    );
+
+    // A lease expiring on its last attempt is a failure; a deleted experiment's runs no
+    // longer count.
+    let doomed = experiment(store, owner.id, t0()).await;
+    let r4 = run(&doomed, 2, t0());
+    store
+        .enqueue_run(&r4, &new_samples(&["alpha/m"], 2))
+        .await
+        .expect("enqueue run 4");
+    let one_attempt = |now| crate::store::ClaimRequest {
+        max_attempts: 1,
+        ..claim(r4.id, "w", 2, now)
+    };
+    let t4 = store.claim_samples(&one_attempt(t0())).await.expect("claim 4");
+    assert_eq!(t4.len(), 2);
+    store
+        .complete_samples(&[SampleOutcome::Succeeded(answered(&t4[0], "Initech", at(1)))])
+        .await
+        .expect("complete 4");
+    assert!(
+        store
+            .claim_samples(&one_attempt(at(61_000)))
+            .await
+            .expect("expire")
+            .is_empty()
+    );
+    let summary = store.account_summary(owner.id).await.expect("summary with run 4");
+    assert_eq!((summary.samples.succeeded, summary.samples.failed), (4, 2));
+    assert_eq!(summary.samples.leased, 1, "run 1's sample still leased");
+    store
+        .set_run_status(owner.id, r4.id, RunStatus::Partial, at(62_000))
+        .await
+        .expect("finish run 4");
+    store.delete_experiment(owner.id, doomed.id).await.expect("delete");
+    let after = store.account_summary(owner.id).await.expect("summary after delete");
+    assert_eq!(
+        after, summary_before_r4,
+        "the deleted experiment's runs are gone from the totals"
+    );
+    assert_eq!(
+        store
+            .visibility_by_target(owner.id, None)
+            .await
+            .expect("visibility after delete"),
+        all_time
     );
 
     let empty = account(store, "dashboard-empty").await;

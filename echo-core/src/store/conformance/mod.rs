@@ -11,6 +11,7 @@ mod accounts;
 mod dashboard;
 mod experiments;
 mod fixtures;
+mod keys;
 mod queue;
 mod quota;
 mod rate_limit;
@@ -19,6 +20,7 @@ mod runs;
 pub use accounts::accounts_round_trip;
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
+pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
     max_attempts_fails_exhausted_leases, redelivered_success_does_not_duplicate_facts, retry_returns_to_pending,
@@ -71,4 +73,8 @@ pub async fn run_all(store: &dyn Store) {
     rate_limit_purge_forgets_full_buckets(store).await;
     dashboard_aggregates_an_account(store).await;
     pool_stats_are_consistent(store).await;
+    api_key_round_trip(store).await;
+    api_key_listing_and_isolation(store).await;
+    api_key_revocation(store).await;
+    api_key_touch(store).await;
 }

@@ -13,7 +13,7 @@
 //! (enqueue, batched completion, mentions and citations) binds whole columns as arrays and
 //! expands them with `UNNEST`: one statement per table whatever the batch size.
 //!
-//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, quota,
+//! One file per concern (accounts, experiments, runs, queue, samples, dashboard, keys, quota,
 //! rate_limit), like the SQLite backend; a new store trait adds its own file here.
 
 mod accounts;
@@ -21,6 +21,7 @@ mod config;
 mod convert;
 mod dashboard;
 mod experiments;
+mod keys;
 mod queue;
 mod quota;
 mod rate_limit;

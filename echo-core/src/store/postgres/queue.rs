@@ -9,9 +9,11 @@
 //! Completion is fenced on `(status = 'leased', lease_owner, attempt)`: a worker whose lease
 //! expired and was taken over has a stale attempt number and its late result is discarded.
 //! A batch is one transaction of a few statements whatever its size: the outcomes of each
-//! kind, the facts to delete and the facts to insert are bound as arrays and `UNNEST`ed.
+//! kind, the facts to delete and insert, and the dashboard rollup deltas are bound as arrays
+//! and `UNNEST`ed. Samples that reach a final state are counted into the rollups in the same
+//! transaction (or the same statement, for cancellation and exhausted leases).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, Postgres};
@@ -22,9 +24,11 @@ use super::rows;
 use super::sql::{
     CANCEL_PENDING, CLAIM_EXPIRED, CLAIM_PENDING_ANY_RUN, CLAIM_PENDING_FOR_RUN, COMPLETE_FAILED, COMPLETE_RETRY,
     COMPLETE_SUCCEEDED, DELETE_CITATIONS, DELETE_MENTIONS, FAIL_EXHAUSTED_LEASES, INSERT_CITATIONS, INSERT_MENTIONS,
+    UPSERT_MENTION_ROLLUPS, UPSERT_SAMPLE_ROLLUPS,
 };
 use crate::model::{AccountId, RunId, SampleTask};
 use crate::store::pool::MeteredPool;
+use crate::store::rollup::{Rollup, RollupKey, day_of};
 use crate::store::{ClaimRequest, SampleOutcome, usd_to_nanos};
 use crate::{Error, Result};
 
@@ -49,13 +53,13 @@ pub(super) async fn claim(pool: &MeteredPool<Postgres>, request: &ClaimRequest<'
     let limit = i64::from(request.limit);
 
     let mut conn = pool.acquire().await?;
-    let exhausted = sqlx::query(FAIL_EXHAUSTED_LEASES)
+    let exhausted: i64 = sqlx::query_scalar(FAIL_EXHAUSTED_LEASES)
         .bind(now)
         .bind(max_attempts)
         .bind(run)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .bind(day_of(now))
+        .fetch_one(&mut *conn)
+        .await?;
     if exhausted > 0 {
         tracing::warn!(
             samples = exhausted,
@@ -92,6 +96,18 @@ pub(super) async fn claim(pool: &MeteredPool<Postgres>, request: &ClaimRequest<'
 
 /// A fence as the database returns it for an applied outcome.
 type AppliedFence = (Uuid, String, i64);
+
+/// What a completion statement returns per applied outcome: the fence, then the sample's
+/// run, account, provider and model (the rollup key).
+type AppliedRow = (Uuid, String, i64, Uuid, Uuid, String, String);
+
+/// Where an applied sample's counts go.
+struct Applied {
+    run: Uuid,
+    account: Uuid,
+    provider: String,
+    model: String,
+}
 
 /// The columns of one kind of outcome, bound as arrays.
 #[derive(Default)]
@@ -196,9 +212,20 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
     }
 
     let mut tx = pool.begin().await?;
-    let mut applied: HashSet<AppliedFence> = HashSet::new();
+    let mut applied: HashMap<AppliedFence, Applied> = HashMap::new();
+    let mut collect = |rows: Vec<AppliedRow>| {
+        for (id, owner, attempt, run, account, provider, model) in rows {
+            let sample = Applied {
+                run,
+                account,
+                provider,
+                model,
+            };
+            applied.insert((id, owner, attempt), sample);
+        }
+    };
     if !ok.fences.ids.is_empty() {
-        let rows: Vec<AppliedFence> = sqlx::query_as(COMPLETE_SUCCEEDED)
+        let rows: Vec<AppliedRow> = sqlx::query_as(COMPLETE_SUCCEEDED)
             .bind(&ok.fences.ids)
             .bind(&ok.fences.owners)
             .bind(&ok.fences.attempts)
@@ -215,13 +242,13 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
             .bind(&ok.raw_response)
             .fetch_all(&mut *tx)
             .await?;
-        applied.extend(rows);
+        collect(rows);
     }
     for (sql, columns) in [(COMPLETE_FAILED, &failed), (COMPLETE_RETRY, &retry)] {
         if columns.fences.ids.is_empty() {
             continue;
         }
-        let rows: Vec<AppliedFence> = sqlx::query_as(sql)
+        let rows: Vec<AppliedRow> = sqlx::query_as(sql)
             .bind(&columns.fences.ids)
             .bind(&columns.fences.owners)
             .bind(&columns.fences.attempts)
@@ -230,17 +257,35 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
             .bind(&columns.at)
             .fetch_all(&mut *tx)
             .await?;
-        applied.extend(rows);
+        collect(rows);
     }
 
-    let result: Vec<bool> = outcomes
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let f = o.fence();
-            first_of_fence[i] && applied.contains(&(f.sample_id.0, f.owner.clone(), u32_to_i64(f.attempt)))
-        })
-        .collect();
+    let mut rollup = Rollup::default();
+    let mut result = Vec::with_capacity(outcomes.len());
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let f = outcome.fence();
+        let sample = first_of_fence[i]
+            .then(|| applied.get(&(f.sample_id.0, f.owner.clone(), u32_to_i64(f.attempt))))
+            .flatten();
+        result.push(sample.is_some());
+        let Some(s) = sample else { continue };
+        let key = |at: DateTime<Utc>| RollupKey {
+            run: s.run,
+            provider: s.provider.clone(),
+            model: s.model.clone(),
+            day: day_of(ms(at)),
+        };
+        match outcome {
+            SampleOutcome::Succeeded(a) => rollup.answered(
+                key(a.completed_at),
+                s.account,
+                a.cost_usd.map(usd_to_nanos),
+                a.mentions.iter().map(|m| m.brand.as_str()),
+            ),
+            SampleOutcome::Failed { at, .. } => rollup.failed(key(*at), s.account),
+            SampleOutcome::Retry { .. } => {}
+        }
+    }
     let successes = outcomes
         .iter()
         .zip(&result)
@@ -249,8 +294,44 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
             _ => None,
         });
     write_facts(&mut tx, successes).await?;
+    write_rollup(&mut tx, &rollup).await?;
     tx.commit().await?;
     Ok(result)
+}
+
+/// Adds a batch's rollup deltas (keys in order, see [`crate::store::rollup`]).
+async fn write_rollup(conn: &mut PgConnection, rollup: &Rollup) -> Result<()> {
+    if rollup.is_empty() {
+        return Ok(());
+    }
+    let rows = &rollup.samples;
+    sqlx::query(UPSERT_SAMPLE_ROLLUPS)
+        .bind(rows.keys().map(|k| k.run).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.account).collect::<Vec<_>>())
+        .bind(rows.keys().map(|k| k.provider.as_str()).collect::<Vec<_>>())
+        .bind(rows.keys().map(|k| k.model.as_str()).collect::<Vec<_>>())
+        .bind(rows.keys().map(|k| k.day).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.answered).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.failed).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.cancelled).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.cost_nano_usd).collect::<Vec<_>>())
+        .bind(rows.values().map(|d| d.priced).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+    let brands = &rollup.mentions;
+    if !brands.is_empty() {
+        sqlx::query(UPSERT_MENTION_ROLLUPS)
+            .bind(brands.keys().map(|(k, _)| k.run).collect::<Vec<_>>())
+            .bind(brands.values().map(|(account, _)| *account).collect::<Vec<_>>())
+            .bind(brands.keys().map(|(k, _)| k.provider.as_str()).collect::<Vec<_>>())
+            .bind(brands.keys().map(|(k, _)| k.model.as_str()).collect::<Vec<_>>())
+            .bind(brands.keys().map(|(k, _)| k.day).collect::<Vec<_>>())
+            .bind(brands.keys().map(|(_, brand)| brand.as_str()).collect::<Vec<_>>())
+            .bind(brands.values().map(|(_, n)| *n).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Replaces the mentions and citations of the applied successes: delete first, then insert,
@@ -363,11 +444,12 @@ pub(super) async fn cancel_pending(
     run: RunId,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    Ok(sqlx::query(CANCEL_PENDING)
+    let cancelled: i64 = sqlx::query_scalar(CANCEL_PENDING)
         .bind(account.0)
         .bind(run.0)
         .bind(ms(now))
-        .execute(pool)
-        .await?
-        .rows_affected())
+        .bind(day_of(ms(now)))
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(cancelled).unwrap_or(0))
 }

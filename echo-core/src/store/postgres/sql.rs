@@ -5,6 +5,12 @@
 //! Times are unix milliseconds (`bigint`), ids `uuid`. Multi-row statements take whole
 //! columns as arrays (`$n::uuid[]`...) and expand them with `UNNEST`, so one statement text
 //! (prepared once per connection) serves every batch size.
+//!
+//! Claims pick their rows as `id = ANY(ARRAY(SELECT id ... LIMIT $n FOR UPDATE SKIP LOCKED))`,
+//! not `id IN (SELECT ...)`: a prepared statement soon runs a generic plan, which knows no
+//! LIMIT value and estimates the sub-select at 10% of the queue, and then joins it by
+//! hashing a sequential scan of `samples` (seen in `tests/pg_query_plans.rs`). The array is
+//! computed once and its ids are probed through the primary key, whatever the estimate.
 
 /// Columns of an experiment row, in the order `rows::experiment` reads them.
 pub const EXPERIMENT_COLUMNS: &str = "id, account_id, spec, created_at, updated_at";
@@ -28,17 +34,27 @@ pub const LIST_RUNS: &str = "SELECT id, account_id, experiment_id, spec, status,
      WHERE experiment_id = $2 AND account_id = $1 AND (created_at, id) < ($3, $4) \
      ORDER BY created_at DESC, id DESC LIMIT $5";
 
-/// Claim step 1: samples whose lease expired after their last allowed attempt fail for good.
-/// `$1` now, `$2` max_attempts, `$3` run id or NULL for every run. Index: `samples_leased`.
-/// Rows another transaction holds (a claimer or a completion) are skipped, not waited for.
-pub const FAIL_EXHAUSTED_LEASES: &str = "UPDATE samples SET status = 'failed', \
-        error_class = 'lease_expired', \
-        error_message = 'lease expired after ' || attempt || ' attempts', \
-        last_error_at = $1, completed_at = $1, lease_owner = NULL, lease_expires_at = NULL \
-     WHERE id IN (SELECT id FROM samples \
-        WHERE status = 'leased' AND lease_expires_at < $1 AND attempt >= $2 \
-          AND ($3::uuid IS NULL OR run_id = $3) \
-        FOR UPDATE SKIP LOCKED)";
+/// Claim step 1: samples whose lease expired after their last allowed attempt fail for good,
+/// counted into `sample_rollups` in the same statement. `$1` now, `$2` max_attempts, `$3` run
+/// id or NULL for every run, `$4` the UTC day of now. Returns how many failed.
+/// Index: `samples_leased`. Rows another transaction holds (a claimer or a completion) are
+/// skipped, not waited for.
+pub const FAIL_EXHAUSTED_LEASES: &str = "WITH failed AS ( \
+        UPDATE samples SET status = 'failed', \
+            error_class = 'lease_expired', \
+            error_message = 'lease expired after ' || attempt || ' attempts', \
+            last_error_at = $1, completed_at = $1, lease_owner = NULL, lease_expires_at = NULL \
+        WHERE id = ANY(ARRAY(SELECT id FROM samples \
+            WHERE status = 'leased' AND lease_expires_at < $1 AND attempt >= $2 \
+              AND ($3::uuid IS NULL OR run_id = $3) \
+            FOR UPDATE SKIP LOCKED)) \
+        RETURNING run_id, account_id, provider, model), \
+     counted AS (SELECT run_id, account_id, provider, model, count(*) AS n FROM failed \
+        GROUP BY run_id, account_id, provider, model), \
+     rolled AS (INSERT INTO sample_rollups (run_id, account_id, provider, model, day, failed) \
+        SELECT run_id, account_id, provider, model, $4, n FROM counted ORDER BY run_id, provider, model \
+        ON CONFLICT (run_id, provider, model, day) DO UPDATE SET failed = sample_rollups.failed + excluded.failed) \
+     SELECT coalesce(sum(n), 0)::bigint FROM counted";
 
 /// Claim step 2: take over expired leases, longest expired first.
 /// `$1` owner, `$2` new expiry, `$3` now, `$4` run id or NULL, `$5` limit, `$6` max_attempts
@@ -46,9 +62,9 @@ pub const FAIL_EXHAUSTED_LEASES: &str = "UPDATE samples SET status = 'failed', \
 /// Index: `samples_leased`.
 pub const CLAIM_EXPIRED: &str = concat!(
     "UPDATE samples SET lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples \
+     WHERE id = ANY(ARRAY(SELECT id FROM samples \
         WHERE status = 'leased' AND lease_expires_at < $3 AND attempt < $6 AND ($4::uuid IS NULL OR run_id = $4) \
-        ORDER BY lease_expires_at LIMIT $5 FOR UPDATE SKIP LOCKED) ",
+        ORDER BY lease_expires_at LIMIT $5 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
@@ -57,8 +73,8 @@ pub const CLAIM_EXPIRED: &str = concat!(
 /// run_id, then seq order: no sort, and the scan stops after `limit` unlocked entries).
 pub const CLAIM_PENDING_FOR_RUN: &str = concat!(
     "UPDATE samples SET status = 'leased', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples WHERE run_id = $3 AND status = 'pending' \
-        ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) ",
+     WHERE id = ANY(ARRAY(SELECT id FROM samples WHERE run_id = $3 AND status = 'pending' \
+        ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
@@ -67,15 +83,15 @@ pub const CLAIM_PENDING_FOR_RUN: &str = concat!(
 /// read in order and stopped after `limit` unlocked entries.
 pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
     "UPDATE samples SET status = 'leased', lease_owner = $1, lease_expires_at = $2, attempt = attempt + 1 \
-     WHERE id IN (SELECT id FROM samples WHERE status = 'pending' \
-        ORDER BY run_id, seq LIMIT $3 FOR UPDATE SKIP LOCKED) ",
+     WHERE id = ANY(ARRAY(SELECT id FROM samples WHERE status = 'pending' \
+        ORDER BY run_id, seq LIMIT $3 FOR UPDATE SKIP LOCKED)) ",
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
 /// Fenced successes, a batch in one statement. Columns as arrays: `$1` id, `$2` owner,
 /// `$3` attempt, `$4` raw_answer, `$5` answer_sha256, `$6` served_model, `$7` request_id,
 /// `$8` finish_reason, `$9` input_tokens, `$10` output_tokens, `$11` latency_ms,
-/// `$12` completed_at, `$13` cost_nano_usd, `$14` raw_response. Returns the fences applied.
+/// `$12` completed_at, `$13` cost_nano_usd, `$14` raw_response. Returns the fences applied, with each sample's run, account and target (for the rollups).
 /// Index: primary key (one probe per element). The last error is kept for diagnosis.
 pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples s SET status = 'succeeded', raw_answer = u.raw_answer, \
         answer_sha256 = u.answer_sha256, served_model = u.served_model, request_id = u.request_id, \
@@ -87,17 +103,17 @@ pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples s SET status = 'succeeded',
           AS u(id, owner, attempt, raw_answer, answer_sha256, served_model, request_id, finish_reason, \
                input_tokens, output_tokens, latency_ms, completed_at, cost_nano_usd, raw_response) \
      WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
-     RETURNING s.id, u.owner, u.attempt";
+     RETURNING s.id, u.owner, u.attempt, s.run_id, s.account_id, s.provider, s.model";
 
 /// Fenced final failures. Arrays: `$1` id, `$2` owner, `$3` attempt, `$4` class, `$5` message,
-/// `$6` at. Returns the fences applied.
+/// `$6` at. Returns the fences applied, with each sample's run, account and target (for the rollups).
 pub const COMPLETE_FAILED: &str = "UPDATE samples s SET status = 'failed', error_class = u.error_class, \
         error_message = u.error_message, last_error_at = u.at, completed_at = u.at, \
         lease_owner = NULL, lease_expires_at = NULL \
      FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) \
           AS u(id, owner, attempt, error_class, error_message, at) \
      WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
-     RETURNING s.id, u.owner, u.attempt";
+     RETURNING s.id, u.owner, u.attempt, s.run_id, s.account_id, s.provider, s.model";
 
 /// Fenced transient failures: back to pending, attempt kept. Parameters as [`COMPLETE_FAILED`].
 pub const COMPLETE_RETRY: &str = "UPDATE samples s SET status = 'pending', error_class = u.error_class, \
@@ -105,7 +121,7 @@ pub const COMPLETE_RETRY: &str = "UPDATE samples s SET status = 'pending', error
      FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) \
           AS u(id, owner, attempt, error_class, error_message, at) \
      WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
-     RETURNING s.id, u.owner, u.attempt";
+     RETURNING s.id, u.owner, u.attempt, s.run_id, s.account_id, s.provider, s.model";
 
 /// Removes the facts of re-delivered successes before their insert. `$1` sample ids.
 pub const DELETE_MENTIONS: &str = "DELETE FROM mentions WHERE sample_id = ANY($1::uuid[])";
@@ -130,10 +146,20 @@ pub const INSERT_SAMPLES: &str = "INSERT INTO samples (id, run_id, account_id, p
           AS u(id, provider, model, prompt_index, repeat_index, ord) \
      ORDER BY u.ord";
 
-/// Cancels a run's pending samples. `$1` account, `$2` run, `$3` now.
+/// Cancels a run's pending samples and counts them into `sample_rollups`, in one statement.
+/// `$1` account, `$2` run, `$3` now, `$4` the UTC day of now. Returns how many were cancelled.
 /// Index: `samples_pending` (or `samples_by_run_status`).
-pub const CANCEL_PENDING: &str = "UPDATE samples SET status = 'cancelled', completed_at = $3 \
-     WHERE run_id = $2 AND account_id = $1 AND status = 'pending'";
+pub const CANCEL_PENDING: &str = "WITH cancelled AS ( \
+        UPDATE samples SET status = 'cancelled', completed_at = $3 \
+        WHERE run_id = $2 AND account_id = $1 AND status = 'pending' \
+        RETURNING run_id, account_id, provider, model), \
+     counted AS (SELECT run_id, account_id, provider, model, count(*) AS n FROM cancelled \
+        GROUP BY run_id, account_id, provider, model), \
+     rolled AS (INSERT INTO sample_rollups (run_id, account_id, provider, model, day, cancelled) \
+        SELECT run_id, account_id, provider, model, $4, n FROM counted ORDER BY run_id, provider, model \
+        ON CONFLICT (run_id, provider, model, day) \
+        DO UPDATE SET cancelled = sample_rollups.cancelled + excluded.cancelled) \
+     SELECT coalesce(sum(n), 0)::bigint FROM counted";
 
 /// Counts of a run's samples by status, in one query; the run row carries the tenant check
 /// (no row at all: the run is not visible; a NULL status row: the run has no samples).
@@ -168,34 +194,91 @@ pub const LOAD_CITATIONS: &str = "SELECT c.sample_id AS sample_id, c.position AS
 pub const RAW_RESPONSE: &str = "SELECT raw_response FROM samples WHERE id = $2 AND account_id = $1";
 
 /// An account's totals in one statement (one snapshot): whether the account exists, its
-/// runs by status, its samples by status with the summed cost and the number of priced
-/// samples. `$1` account. Indexes: the accounts primary key, `runs_by_account` and
-/// `samples_by_account` (index-only scans: status and cost are in the index).
+/// runs by status, its in-flight samples by status, and its finished samples with their
+/// cost from the rollups. Rows: (kind, status, count, cost in nano-USD, priced samples).
+/// `$1` account. Indexes: `accounts_pkey`, `runs_by_account`, `samples_in_flight`,
+/// `sample_rollups_by_account`.
 pub const ACCOUNT_SUMMARY: &str = "SELECT 'account' AS kind, NULL::text AS status, count(*) AS n, \
             NULL::bigint AS cost_nano_usd, 0::bigint AS priced FROM accounts WHERE id = $1 \
      UNION ALL SELECT 'run', status, count(*), NULL, 0 FROM runs WHERE account_id = $1 GROUP BY status \
-     UNION ALL SELECT 'sample', status, count(*), sum(cost_nano_usd)::bigint, count(cost_nano_usd) \
-        FROM samples WHERE account_id = $1 GROUP BY status";
+     UNION ALL SELECT 'sample', status, count(*), NULL, 0 FROM samples \
+        WHERE account_id = $1 AND status IN ('pending', 'leased') GROUP BY status \
+     UNION ALL SELECT 'sample', 'succeeded', coalesce(sum(answered), 0)::bigint, \
+            coalesce(sum(cost_nano_usd), 0)::bigint, coalesce(sum(priced), 0)::bigint \
+        FROM sample_rollups WHERE account_id = $1 \
+     UNION ALL SELECT 'sample', 'failed', coalesce(sum(failed), 0)::bigint, NULL, 0 \
+        FROM sample_rollups WHERE account_id = $1 \
+     UNION ALL SELECT 'sample', 'cancelled', coalesce(sum(cancelled), 0)::bigint, NULL, 0 \
+        FROM sample_rollups WHERE account_id = $1";
 
-/// Visibility per target: answered samples per (provider, model), and per brand the answered
-/// samples naming it (one mentions row per sample and brand, so rows are samples).
-/// `$1` account, `$2` answered at or after (ms; `i64::MIN` for all time). Ordered by
-/// provider, model, brand; a target without any mention has one row with a NULL brand.
-/// Index: `samples_by_account` (account, status, completed_at) for both halves, the mentions
-/// primary key for the join.
+/// Visibility per target from the rollups: answered samples per (provider, model), and per
+/// brand the answered samples naming it. `$1` account, `$2` first UTC day counted (ms;
+/// `i64::MIN` for all time). Ordered by provider, model, brand; a target whose answers name
+/// no brand has one row with a NULL brand; a target without answers has none.
+/// Indexes: `sample_rollups_by_account`, `mention_rollups_by_account`.
 pub const VISIBILITY_BY_TARGET: &str = "WITH answered AS ( \
-        SELECT provider, model, count(*) AS n FROM samples \
-        WHERE account_id = $1 AND status = 'succeeded' AND completed_at >= $2 \
-        GROUP BY provider, model), \
+        SELECT provider, model, sum(answered) AS n FROM sample_rollups \
+        WHERE account_id = $1 AND day >= $2 GROUP BY provider, model HAVING sum(answered) > 0), \
      named AS ( \
-        SELECT s.provider, s.model, m.brand, count(*) AS n \
-        FROM samples s JOIN mentions m ON m.sample_id = s.id \
-        WHERE s.account_id = $1 AND s.status = 'succeeded' AND s.completed_at >= $2 \
-        GROUP BY s.provider, s.model, m.brand) \
-     SELECT a.provider AS provider, a.model AS model, a.n AS answered, n.brand AS brand, n.n AS mentioned \
+        SELECT provider, model, brand, sum(samples) AS n FROM mention_rollups \
+        WHERE account_id = $1 AND day >= $2 GROUP BY provider, model, brand) \
+     SELECT a.provider AS provider, a.model AS model, a.n::bigint AS answered, n.brand AS brand, \
+            n.n::bigint AS mentioned \
      FROM answered a LEFT JOIN named n ON n.provider = a.provider AND n.model = a.model \
      ORDER BY a.provider, a.model, n.brand";
 
+/// Columns of an API key row, in the order `keys::record` reads them.
+pub const API_KEY_COLUMNS: &str =
+    "id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Authentication's one lookup. `$1` the SHA-256 of the presented key. Index: the UNIQUE
+/// constraint's `api_keys_key_hash_key` (equality, at most one row).
+pub const FIND_API_KEY_BY_HASH: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = $1";
+
+/// One keyset page of an account's keys, newest first. `$1` account, `($2, $3)` cursor,
+/// `$4` limit. Index: `api_keys_by_account`, read backwards (no sort step).
+pub const LIST_API_KEYS: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys \
+     WHERE account_id = $1 AND (created_at, id) < ($2, $3) \
+     ORDER BY created_at DESC, id DESC LIMIT $4";
+
+/// Revokes one key of an account; a second revocation keeps the first instant.
+/// `$1` account, `$2` key id, `$3` now. Index: primary key.
+pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) \
+     WHERE id = $2 AND account_id = $1 \
+     RETURNING id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Moves `last_used_at` forward for a batch, in one statement: `$1` accounts, `$2` key ids,
+/// `$3` instants (parallel arrays). Duplicate keys in a batch collapse to their latest use;
+/// a row changes only if the key belongs to that account and the use is newer. Index:
+/// primary key, one probe per touch.
+pub const TOUCH_API_KEYS: &str = "UPDATE api_keys k SET last_used_at = t.at \
+     FROM (SELECT account_id, id, max(at) AS at \
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[]) AS u(account_id, id, at) \
+           GROUP BY account_id, id) t \
+     WHERE k.id = t.id AND k.account_id = t.account_id AND (k.last_used_at IS NULL OR k.last_used_at < t.at)";
+/// Adds a batch's deltas to `sample_rollups`. Arrays, sorted by key: `$1` run, `$2` account,
+/// `$3` provider, `$4` model, `$5` day, `$6` answered, `$7` failed, `$8` cancelled,
+/// `$9` cost_nano_usd, `$10` priced. Index: primary key.
+pub const UPSERT_SAMPLE_ROLLUPS: &str = "INSERT INTO sample_rollups (run_id, account_id, provider, model, day, \
+        answered, failed, cancelled, cost_nano_usd, priced) \
+     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], \
+                          $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[]) \
+     ON CONFLICT (run_id, provider, model, day) DO UPDATE SET \
+        answered = sample_rollups.answered + excluded.answered, \
+        failed = sample_rollups.failed + excluded.failed, \
+        cancelled = sample_rollups.cancelled + excluded.cancelled, \
+        cost_nano_usd = sample_rollups.cost_nano_usd + excluded.cost_nano_usd, \
+        priced = sample_rollups.priced + excluded.priced";
+
+/// Adds a batch's brand counts to `mention_rollups`. Arrays, sorted by key: `$1` run,
+/// `$2` account, `$3` provider, `$4` model, `$5` day, `$6` brand, `$7` samples.
+pub const UPSERT_MENTION_ROLLUPS: &str = "INSERT INTO mention_rollups (run_id, account_id, provider, model, day, \
+        brand, samples) \
+     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) \
+     ON CONFLICT (run_id, provider, model, day, brand) DO UPDATE SET \
+        samples = mention_rollups.samples + excluded.samples";
 /// Columns of a reservation row, read by `quota::reservation`.
 pub const RESERVATION_COLUMNS: &str =
     "id, account_id, period_start, samples, samples_committed, status, created_at, expires_at, settled_at";

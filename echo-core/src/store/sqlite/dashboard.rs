@@ -1,14 +1,14 @@
 //! Dashboard aggregations over a whole account, computed by the database.
 
-use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 
 use super::SqliteStore;
-use super::convert::ms;
 use super::sql::{ACCOUNT_SUMMARY, VISIBILITY_BY_TARGET};
 use crate::Result;
 use crate::model::AccountId;
 use crate::store::dashboard::{
-    AccountSummary, DashboardStore, SummaryRow, TargetVisibility, VisibilityRow, fold_summary, fold_visibility,
+    AccountSummary, DashboardStore, SummaryRow, TargetVisibility, VisibilityRow, first_day_ms, fold_summary,
+    fold_visibility,
 };
 
 #[async_trait::async_trait]
@@ -24,11 +24,11 @@ impl DashboardStore for SqliteStore {
     async fn visibility_by_target(
         &self,
         account: AccountId,
-        since: Option<DateTime<Utc>>,
+        since: Option<NaiveDate>,
     ) -> Result<Vec<TargetVisibility>> {
         let rows: Vec<VisibilityRow> = sqlx::query_as(VISIBILITY_BY_TARGET)
             .bind(account.0)
-            .bind(since.map(ms).unwrap_or(i64::MIN))
+            .bind(first_day_ms(since))
             .fetch_all(&self.pool)
             .await?;
         if rows.is_empty() {

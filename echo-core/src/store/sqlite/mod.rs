@@ -14,6 +14,7 @@ mod accounts;
 pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;
+mod keys;
 mod queue;
 mod quota;
 mod rate_limit;

@@ -17,10 +17,12 @@ use super::rows;
 use super::sql::{
     CANCEL_PENDING, CITATION_INSERT_COLUMNS, CITATION_INSERT_WIDTH, CLAIM_EXPIRED, CLAIM_PENDING_ANY_RUN,
     CLAIM_PENDING_FOR_RUN, COMPLETE_FAILED, COMPLETE_RETRY, COMPLETE_SUCCEEDED, FAIL_EXHAUSTED_LEASES,
-    MENTION_INSERT_COLUMNS, MENTION_INSERT_WIDTH, in_list, multi_row, pow2_chunks,
+    MENTION_INSERT_COLUMNS, MENTION_INSERT_WIDTH, MENTION_ROLLUP_UPSERT, MENTION_ROLLUP_WIDTH, ROLLUP_CANCEL_PENDING,
+    ROLLUP_EXHAUSTED_LEASES, SAMPLE_ROLLUP_UPSERT, SAMPLE_ROLLUP_WIDTH, in_list, multi_row, pow2_chunks,
 };
 use crate::model::{AccountId, Citation, Mention, RunId, SampleTask};
 use crate::store::pool::MeteredPool;
+use crate::store::rollup::{Rollup, RollupKey, day_of};
 use crate::store::usd_to_nanos;
 use crate::store::{ClaimRequest, SampleOutcome};
 use crate::{Error, Result};
@@ -48,6 +50,14 @@ pub(super) async fn claim(pool: &MeteredPool<Sqlite>, request: &ClaimRequest<'_>
     let owner = request.owner;
 
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // Count what step 1 is about to fail (same predicate, same write transaction).
+    sqlx::query(ROLLUP_EXHAUSTED_LEASES)
+        .bind(now)
+        .bind(request.max_attempts)
+        .bind(run)
+        .bind(day_of(now))
+        .execute(&mut *tx)
+        .await?;
     let exhausted = sqlx::query(FAIL_EXHAUSTED_LEASES)
         .bind(now)
         .bind(request.max_attempts)
@@ -103,60 +113,83 @@ pub(super) async fn complete(pool: &MeteredPool<Sqlite>, outcomes: &[SampleOutco
     }
     let mut applied = Vec::with_capacity(outcomes.len());
     let mut facts = Facts::default();
+    let mut rollup = Rollup::default();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     for outcome in outcomes {
         let fence = outcome.fence();
-        let changed = match outcome {
-            SampleOutcome::Succeeded(a) => sqlx::query(COMPLETE_SUCCEEDED)
-                .bind(&a.raw_answer)
-                .bind(&a.answer_sha256)
-                .bind(&a.served_model)
-                .bind(&a.request_id)
-                .bind(&a.finish_reason)
-                .bind(opt_u64_to_i64(a.input_tokens, "input_tokens")?)
-                .bind(opt_u64_to_i64(a.output_tokens, "output_tokens")?)
-                .bind(u64_to_i64(a.latency_ms, "latency_ms")?)
-                .bind(ms(a.completed_at))
-                .bind(fence.sample_id.0)
-                .bind(&fence.owner)
-                .bind(fence.attempt)
-                .bind(a.cost_usd.map(usd_to_nanos))
-                .bind(&a.raw_response)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
+        // The applied sample's (run, account, provider, model); None when the fence failed.
+        let changed: Option<(Uuid, Uuid, String, String)> = match outcome {
+            SampleOutcome::Succeeded(a) => {
+                sqlx::query_as(COMPLETE_SUCCEEDED)
+                    .bind(&a.raw_answer)
+                    .bind(&a.answer_sha256)
+                    .bind(&a.served_model)
+                    .bind(&a.request_id)
+                    .bind(&a.finish_reason)
+                    .bind(opt_u64_to_i64(a.input_tokens, "input_tokens")?)
+                    .bind(opt_u64_to_i64(a.output_tokens, "output_tokens")?)
+                    .bind(u64_to_i64(a.latency_ms, "latency_ms")?)
+                    .bind(ms(a.completed_at))
+                    .bind(fence.sample_id.0)
+                    .bind(&fence.owner)
+                    .bind(fence.attempt)
+                    .bind(a.cost_usd.map(usd_to_nanos))
+                    .bind(&a.raw_response)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
             SampleOutcome::Failed {
                 error_class,
                 error_message,
                 at,
                 ..
-            } => sqlx::query(COMPLETE_FAILED)
-                .bind(error_class)
-                .bind(error_message)
-                .bind(ms(*at))
-                .bind(fence.sample_id.0)
-                .bind(&fence.owner)
-                .bind(fence.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
+            } => {
+                sqlx::query_as(COMPLETE_FAILED)
+                    .bind(error_class)
+                    .bind(error_message)
+                    .bind(ms(*at))
+                    .bind(fence.sample_id.0)
+                    .bind(&fence.owner)
+                    .bind(fence.attempt)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
             SampleOutcome::Retry {
                 error_class,
                 error_message,
                 at,
                 ..
-            } => sqlx::query(COMPLETE_RETRY)
-                .bind(error_class)
-                .bind(error_message)
-                .bind(ms(*at))
-                .bind(fence.sample_id.0)
-                .bind(&fence.owner)
-                .bind(fence.attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
+            } => {
+                sqlx::query_as(COMPLETE_RETRY)
+                    .bind(error_class)
+                    .bind(error_message)
+                    .bind(ms(*at))
+                    .bind(fence.sample_id.0)
+                    .bind(&fence.owner)
+                    .bind(fence.attempt)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
         };
-        let ok = changed == 1;
+        let ok = changed.is_some();
+        if let Some((run, account, provider, model)) = changed {
+            let key = |at: DateTime<Utc>| RollupKey {
+                run,
+                provider: provider.clone(),
+                model: model.clone(),
+                day: day_of(ms(at)),
+            };
+            match outcome {
+                SampleOutcome::Succeeded(a) => rollup.answered(
+                    key(a.completed_at),
+                    account,
+                    a.cost_usd.map(usd_to_nanos),
+                    a.mentions.iter().map(|m| m.brand.as_str()),
+                ),
+                SampleOutcome::Failed { at, .. } => rollup.failed(key(*at), account),
+                SampleOutcome::Retry { .. } => {}
+            }
+        }
         if let (true, SampleOutcome::Succeeded(a)) = (ok, outcome) {
             let id = fence.sample_id.0;
             facts.samples.push(id);
@@ -168,8 +201,58 @@ pub(super) async fn complete(pool: &MeteredPool<Sqlite>, outcomes: &[SampleOutco
         applied.push(ok);
     }
     write_facts(&mut tx, &facts).await?;
+    write_rollup(&mut tx, &rollup).await?;
     tx.commit().await?;
     Ok(applied)
+}
+
+/// Adds a batch's rollup deltas in multi-row upserts, keys in order (see
+/// [`crate::store::rollup`]).
+async fn write_rollup(conn: &mut SqliteConnection, rollup: &Rollup) -> Result<()> {
+    let rows: Vec<_> = rollup.samples.iter().collect();
+    let mut rest = rows.as_slice();
+    for n in pow2_chunks(rest.len(), FACT_CHUNK_ROWS) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let (head, conflict) = SAMPLE_ROLLUP_UPSERT;
+        let sql = format!("{}{conflict}", multi_row(head, n, SAMPLE_ROLLUP_WIDTH));
+        let mut query = sqlx::query(&sql);
+        for (k, d) in chunk {
+            query = query
+                .bind(k.run)
+                .bind(d.account)
+                .bind(&k.provider)
+                .bind(&k.model)
+                .bind(k.day)
+                .bind(d.answered)
+                .bind(d.failed)
+                .bind(d.cancelled)
+                .bind(d.cost_nano_usd)
+                .bind(d.priced);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let brands: Vec<_> = rollup.mentions.iter().collect();
+    let mut rest = brands.as_slice();
+    for n in pow2_chunks(rest.len(), FACT_CHUNK_ROWS) {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let (head, conflict) = MENTION_ROLLUP_UPSERT;
+        let sql = format!("{}{conflict}", multi_row(head, n, MENTION_ROLLUP_WIDTH));
+        let mut query = sqlx::query(&sql);
+        for ((k, brand), (account, samples)) in chunk {
+            query = query
+                .bind(k.run)
+                .bind(*account)
+                .bind(&k.provider)
+                .bind(&k.model)
+                .bind(k.day)
+                .bind(brand)
+                .bind(*samples);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Replaces the mentions and citations of the applied successes: delete first, then insert,
@@ -258,13 +341,22 @@ pub(super) async fn cancel_pending(
     run: RunId,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    // Counted into the rollups first, under the same write lock, with the same predicate.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(ROLLUP_CANCEL_PENDING)
+        .bind(account.0)
+        .bind(run.0)
+        .bind(day_of(ms(now)))
+        .execute(&mut *tx)
+        .await?;
     let cancelled = sqlx::query(CANCEL_PENDING)
         .bind(account.0)
         .bind(run.0)
         .bind(ms(now))
-        .execute(pool)
-        .await?;
-    let cancelled = cancelled.rows_affected();
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
     if cancelled == 0 {
         // Nothing pending, or not this account's run: only the latter is an error.
         let visible = sqlx::query("SELECT 1 FROM runs WHERE id = ?1 AND account_id = ?2")

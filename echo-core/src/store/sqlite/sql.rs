@@ -34,6 +34,16 @@ pub const FAIL_EXHAUSTED_LEASES: &str = "UPDATE samples SET status = 'failed', \
         last_error_at = ?1, completed_at = ?1, lease_owner = NULL, lease_expires_at = NULL \
      WHERE status = 'leased' AND lease_expires_at < ?1 AND attempt >= ?2 AND (?3 IS NULL OR run_id = ?3)";
 
+/// Claim step 1a, just before step 1 in the same write transaction and with the same
+/// predicate: counts the samples step 1 is about to fail into `sample_rollups`.
+/// `?1` now, `?2` max_attempts, `?3` run id or NULL, `?4` the UTC day of now.
+/// Index: `samples_leased`.
+pub const ROLLUP_EXHAUSTED_LEASES: &str = "INSERT INTO sample_rollups (run_id, account_id, provider, model, day, failed) \
+     SELECT run_id, account_id, provider, model, ?4, count(*) FROM samples \
+     WHERE status = 'leased' AND lease_expires_at < ?1 AND attempt >= ?2 AND (?3 IS NULL OR run_id = ?3) \
+     GROUP BY run_id, account_id, provider, model \
+     ON CONFLICT (run_id, provider, model, day) DO UPDATE SET failed = failed + excluded.failed";
+
 /// Claim step 2: take over expired leases, longest expired first.
 /// `?1` owner, `?2` new expiry, `?3` now, `?4` run id or NULL, `?5` limit. Index: `samples_leased`.
 pub const CLAIM_EXPIRED: &str = concat!(
@@ -63,21 +73,25 @@ pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
 );
 
 /// Fenced success. `?1`..`?9` answer columns, `?10` id, `?11` owner, `?12` attempt.
+/// Returns the sample's run, account and target when applied (the rollup key).
 /// Index: primary key. The last error (if an earlier attempt failed) is kept for diagnosis.
 pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples SET status = 'succeeded', raw_answer = ?1, answer_sha256 = ?2, \
         served_model = ?3, request_id = ?4, finish_reason = ?5, input_tokens = ?6, output_tokens = ?7, \
         latency_ms = ?8, completed_at = ?9, cost_nano_usd = ?13, raw_response = ?14, lease_owner = NULL, lease_expires_at = NULL \
-     WHERE id = ?10 AND status = 'leased' AND lease_owner = ?11 AND attempt = ?12";
+     WHERE id = ?10 AND status = 'leased' AND lease_owner = ?11 AND attempt = ?12 \
+     RETURNING run_id, account_id, provider, model";
 
 /// Fenced final failure. `?1` class, `?2` message, `?3` at, `?4` id, `?5` owner, `?6` attempt.
 pub const COMPLETE_FAILED: &str = "UPDATE samples SET status = 'failed', error_class = ?1, error_message = ?2, \
         last_error_at = ?3, completed_at = ?3, lease_owner = NULL, lease_expires_at = NULL \
-     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6";
+     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6 \
+     RETURNING run_id, account_id, provider, model";
 
 /// Fenced transient failure: back to pending, attempt kept. Parameters as [`COMPLETE_FAILED`].
 pub const COMPLETE_RETRY: &str = "UPDATE samples SET status = 'pending', error_class = ?1, error_message = ?2, \
         last_error_at = ?3, lease_owner = NULL, lease_expires_at = NULL \
-     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6";
+     WHERE id = ?4 AND status = 'leased' AND lease_owner = ?5 AND attempt = ?6 \
+     RETURNING run_id, account_id, provider, model";
 
 /// Cancels a run's pending samples. `?1` account, `?2` run, `?3` now.
 /// Index: `samples_by_run_status` (or `samples_pending`). In the run-scoped statements the
@@ -86,6 +100,15 @@ pub const COMPLETE_RETRY: &str = "UPDATE samples SET status = 'pending', error_c
 /// account).
 pub const CANCEL_PENDING: &str = "UPDATE samples SET status = 'cancelled', completed_at = ?3 \
      WHERE run_id = ?2 AND +account_id = ?1 AND status = 'pending'";
+
+/// Counts a run's pending samples into `sample_rollups` as cancelled, just before
+/// [`CANCEL_PENDING`] in the same write transaction. `?1` account, `?2` run, `?3` the UTC day
+/// of now. Index: `samples_by_run_status` (or `samples_pending`).
+pub const ROLLUP_CANCEL_PENDING: &str = "INSERT INTO sample_rollups (run_id, account_id, provider, model, day, cancelled) \
+     SELECT run_id, account_id, provider, model, ?3, count(*) FROM samples \
+     WHERE run_id = ?2 AND +account_id = ?1 AND status = 'pending' \
+     GROUP BY run_id, account_id, provider, model \
+     ON CONFLICT (run_id, provider, model, day) DO UPDATE SET cancelled = cancelled + excluded.cancelled";
 
 /// Counts of a run's samples by status, in one query; the run row carries the tenant check
 /// (no row at all: the run is not visible; a NULL status row: the run has no samples).
@@ -246,32 +269,79 @@ pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits (key, policy, tat_us)
 /// A bucket's state, read after a refusal to say when to retry. `?1` key, `?2` policy.
 pub const RATE_LIMIT_READ: &str = "SELECT tat_us FROM rate_limits WHERE key = ?1 AND policy = ?2";
 /// An account's totals in one statement (one snapshot): whether the account exists, its
-/// runs by status, its samples by status with the summed cost and the number of priced
-/// samples. `?1` account. Indexes: the accounts primary key, `runs_by_account` and
-/// `samples_by_account` (both covering).
+/// runs by status, its in-flight samples by status, and its finished samples with their
+/// cost from the rollups. Rows: (kind, status, count, cost in nano-USD, priced samples).
+/// `?1` account. Indexes: the accounts primary key, `runs_by_account`, `samples_in_flight`,
+/// `sample_rollups_by_account`.
 pub const ACCOUNT_SUMMARY: &str = "SELECT 'account' AS kind, NULL AS status, count(*) AS n, \
             NULL AS cost_nano_usd, 0 AS priced FROM accounts WHERE id = ?1 \
      UNION ALL SELECT 'run', status, count(*), NULL, 0 FROM runs WHERE account_id = ?1 GROUP BY status \
-     UNION ALL SELECT 'sample', status, count(*), sum(cost_nano_usd), count(cost_nano_usd) \
-        FROM samples WHERE account_id = ?1 GROUP BY status";
+     UNION ALL SELECT 'sample', status, count(*), NULL, 0 FROM samples \
+        WHERE account_id = ?1 AND status IN ('pending', 'leased') GROUP BY status \
+     UNION ALL SELECT 'sample', 'succeeded', coalesce(sum(answered), 0), coalesce(sum(cost_nano_usd), 0), \
+            coalesce(sum(priced), 0) FROM sample_rollups WHERE account_id = ?1 \
+     UNION ALL SELECT 'sample', 'failed', coalesce(sum(failed), 0), NULL, 0 FROM sample_rollups WHERE account_id = ?1 \
+     UNION ALL SELECT 'sample', 'cancelled', coalesce(sum(cancelled), 0), NULL, 0 \
+        FROM sample_rollups WHERE account_id = ?1";
 
-/// Visibility per target: answered samples per (provider, model), and per brand the answered
-/// samples naming it (one mentions row per sample and brand, so rows are samples).
-/// `?1` account, `?2` answered at or after (ms; `i64::MIN` for all time). Ordered by
-/// provider, model, brand; a target without any mention has one row with a NULL brand.
-/// Index: `samples_by_account` for both halves, the mentions primary key for the join.
+/// Visibility per target from the rollups: answered samples per (provider, model), and per
+/// brand the answered samples naming it. `?1` account, `?2` first UTC day counted (ms;
+/// `i64::MIN` for all time). Ordered by provider, model, brand; a target whose answers name
+/// no brand has one row with a NULL brand; a target without answers has none.
+/// Indexes: `sample_rollups_by_account`, `mention_rollups_by_account`.
 pub const VISIBILITY_BY_TARGET: &str = "WITH answered AS ( \
-        SELECT provider, model, count(*) AS n FROM samples \
-        WHERE account_id = ?1 AND status = 'succeeded' AND completed_at >= ?2 \
-        GROUP BY provider, model), \
+        SELECT provider, model, sum(answered) AS n FROM sample_rollups \
+        WHERE account_id = ?1 AND day >= ?2 GROUP BY provider, model HAVING sum(answered) > 0), \
      named AS ( \
-        SELECT s.provider AS provider, s.model AS model, m.brand AS brand, count(*) AS n \
-        FROM samples s JOIN mentions m ON m.sample_id = s.id \
-        WHERE s.account_id = ?1 AND s.status = 'succeeded' AND s.completed_at >= ?2 \
-        GROUP BY s.provider, s.model, m.brand) \
+        SELECT provider, model, brand, sum(samples) AS n FROM mention_rollups \
+        WHERE account_id = ?1 AND day >= ?2 GROUP BY provider, model, brand) \
      SELECT a.provider AS provider, a.model AS model, a.n AS answered, n.brand AS brand, n.n AS mentioned \
      FROM answered a LEFT JOIN named n ON n.provider = a.provider AND n.model = a.model \
      ORDER BY a.provider, a.model, n.brand";
+
+/// Columns of an API key row, in the order `keys::api_key` reads them.
+pub const API_KEY_COLUMNS: &str =
+    "id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Authentication's one lookup. `?1` the SHA-256 of the presented key. Index: the UNIQUE
+/// constraint's `sqlite_autoindex_api_keys_2` (equality, at most one row; `_1` is the
+/// primary key).
+pub const FIND_API_KEY_BY_HASH: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = ?1";
+
+/// One keyset page of an account's keys, newest first. `?1` account, `(?2, ?3)` cursor,
+/// `?4` limit. Index: `api_keys_by_account`, no sort step.
+pub const LIST_API_KEYS: &str = "SELECT id, account_id, key_hash, prefix, name, scopes, created_at, \
+        expires_at, revoked_at, last_used_at FROM api_keys \
+     WHERE account_id = ?1 AND (created_at, id) < (?2, ?3) \
+     ORDER BY created_at DESC, id DESC LIMIT ?4";
+
+/// Revokes one key of an account; a second revocation keeps the first instant.
+/// `?1` account, `?2` key id, `?3` now. Index: primary key (`sqlite_autoindex_api_keys_1`).
+pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3) \
+     WHERE id = ?2 AND account_id = ?1 \
+     RETURNING id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+/// Moves one key's `last_used_at` forward. `?1` account, `?2` key id, `?3` instant.
+/// Index: primary key (`sqlite_autoindex_api_keys_1`).
+pub const TOUCH_API_KEY: &str = "UPDATE api_keys SET last_used_at = ?3 \
+     WHERE id = ?2 AND account_id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)";
+/// Multi-row upsert of a batch's `sample_rollups` deltas (see `queue::write_rollup`).
+pub(super) const SAMPLE_ROLLUP_UPSERT: (&str, &str) = (
+    "INSERT INTO sample_rollups (run_id, account_id, provider, model, day, answered, failed, cancelled, \
+        cost_nano_usd, priced) VALUES ",
+    " ON CONFLICT (run_id, provider, model, day) DO UPDATE SET answered = answered + excluded.answered, \
+        failed = failed + excluded.failed, cancelled = cancelled + excluded.cancelled, \
+        cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd, priced = priced + excluded.priced",
+);
+pub(super) const SAMPLE_ROLLUP_WIDTH: usize = 10;
+
+/// Multi-row upsert of a batch's `mention_rollups` deltas.
+pub(super) const MENTION_ROLLUP_UPSERT: (&str, &str) = (
+    "INSERT INTO mention_rollups (run_id, account_id, provider, model, day, brand, samples) VALUES ",
+    " ON CONFLICT (run_id, provider, model, day, brand) DO UPDATE SET samples = samples + excluded.samples",
+);
+pub(super) const MENTION_ROLLUP_WIDTH: usize = 7;
 
 #[cfg(test)]
 mod tests {
