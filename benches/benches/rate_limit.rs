@@ -12,7 +12,10 @@
 //!   IMMEDIATE; SELECT tat; compute; INSERT OR REPLACE; COMMIT` (also race-free on SQLite,
 //!   but three statements and a transaction per decision);
 //! - reference: an in-process `Mutex<HashMap>` GCRA, which cannot be shared between
-//!   processes — the ceiling, not an alternative.
+//!   processes — the ceiling, not an alternative;
+//! - the same upsert on PostgreSQL (summary lines only), on a database of its own created
+//!   on the server of `ECHO_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//!   and dropped afterwards; skipped with a notice when no server answers.
 //!
 //! One-line summaries print before criterion's output.
 //!
@@ -26,8 +29,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use echo_core::quota::{Gcra, RateLimitPolicy, unix_micros};
-use echo_core::store::{RateLimitStore, SqliteConfig, SqliteStore, Store};
+use echo_core::store::{PgConfig, PgStore, RateLimitStore, SqliteConfig, SqliteStore, Store};
 use futures::future::join_all;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
 use tokio::runtime::Runtime;
 
 const KEYS: usize = 10_000;
@@ -59,8 +64,8 @@ fn key(i: usize, keys: usize) -> String {
 
 /// `n` decisions through the store from `callers` concurrent tasks; asserts the expected
 /// outcome of each so the benchmark cannot measure a broken path.
-async fn run_store(
-    store: &SqliteStore,
+async fn run_store<S: RateLimitStore + ?Sized>(
+    store: &S,
     policy: &RateLimitPolicy,
     n: usize,
     keys: usize,
@@ -192,6 +197,52 @@ fn summaries(rt: &Runtime) {
         None,
     );
     rt.block_on(store.close());
+    pg_summaries(rt, N);
+}
+
+/// The PostgreSQL rows of the summary: the same scenarios through `PgStore` (the pool's
+/// default size), on a fresh database of the test server.
+fn pg_summaries(rt: &Runtime, n: usize) {
+    let admin_url =
+        std::env::var("ECHO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(mut admin) = rt.block_on(PgConnection::connect(&admin_url)) else {
+        println!("rate_limit summary: postgres: SKIPPED, no server at {admin_url}");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("echo_bench_{}_{nanos}", std::process::id());
+    rt.block_on(sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin))
+        .unwrap();
+    let options: PgConnectOptions = admin_url.parse().expect("ECHO_TEST_PG_URL is a PostgreSQL URL");
+    let url = options.database(&name).to_url_lossy().to_string();
+    let store = rt.block_on(PgStore::open(PgConfig::new(url))).unwrap();
+    let (open, closed) = (open_policy(), closed_policy());
+    rt.block_on(run_store(&store, &open, KEYS, KEYS, 1, true));
+    rt.block_on(async {
+        for i in 0..KEYS {
+            store.check_rate_limit(&key(i, KEYS), &closed, 1, now()).await.unwrap();
+        }
+    });
+    for (keys, label) in [(1, "one key"), (KEYS, "10,000 keys")] {
+        for callers in [1, CALLERS] {
+            let t = rt.block_on(run_store(&store, &open, n, keys, callers, true));
+            println!(
+                "rate_limit summary: postgres, {label}, {callers} caller(s), admitted: {:.0} decisions/s",
+                per_sec(n, t)
+            );
+        }
+        let t = rt.block_on(run_store(&store, &closed, n, keys, 1, false));
+        println!(
+            "rate_limit summary: postgres, {label}, 1 caller, refused: {:.0} decisions/s",
+            per_sec(n, t)
+        );
+    }
+    rt.block_on(store.close());
+    rt.block_on(sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin))
+        .unwrap();
 }
 
 fn rate_limit(c: &mut Criterion) {

@@ -654,3 +654,156 @@ async fn uuid_of(store: &PgStore, expression: &str) -> uuid::Uuid {
         .await
         .expect("uuid")
 }
+
+/// The quota and rate-limit statements on books of realistic size: 1,000 accounts with a
+/// year of monthly periods (12,000 rows), 200 reservations each (200,000; 2% still held,
+/// half of those past their expiry, 2% expired) and 100,000 rate-limit buckets. Every statement is a
+/// primary-key probe or uses the reservation indexes, in its custom and its generic plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_and_rate_limit_statements_use_their_indexes() {
+    let Some(db) = TestDb::create("pg quota_and_rate_limit_statements_use_their_indexes").await else {
+        return;
+    };
+    let store = db.store().await;
+    const MONTH: i64 = 2_678_400_000; // 31 days: the periods only need to be distinct
+    let statements = [
+        format!(
+            "INSERT INTO accounts (id, name, tier, created_at) \
+             SELECT md5('acct' || i)::uuid, 'account ' || i, 'pro', {T0} FROM generate_series(0, 999) i"
+        ),
+        format!(
+            "INSERT INTO quota_periods (account_id, period_start, period_end, samples_limit, samples_used, \
+                                        samples_reserved, updated_at) \
+             SELECT md5('acct' || a)::uuid, {T0} + m * {MONTH}, {T0} + (m + 1) * {MONTH}, 100000, 500, 20, {T0} \
+             FROM generate_series(0, 999) a, generate_series(0, 11) m"
+        ),
+        // Reservation n of account a: every 50th is held (expiring at T0 + n minutes, so
+        // half of them are past due at T0 + 100 min), as many expired, the others settled.
+        format!(
+            "INSERT INTO reservations (id, account_id, period_start, samples, samples_committed, status, \
+                                       created_at, expires_at, settled_at) \
+             SELECT md5('res' || a || '-' || n)::uuid, md5('acct' || a)::uuid, {T0} + (n % 12) * {MONTH}, 10, \
+                    CASE WHEN n % 50 = 0 THEN NULL ELSE 5 END, \
+                    CASE WHEN n % 50 = 0 THEN 'held' WHEN n % 50 = 25 THEN 'expired' \
+                         WHEN n % 7 = 0 THEN 'refunded' ELSE 'committed' END, \
+                    {T0}, {T0} + n * 60000, CASE WHEN n % 50 = 0 THEN NULL ELSE {T0} END \
+             FROM generate_series(0, 999) a, generate_series(0, 199) n"
+        ),
+        format!(
+            "INSERT INTO rate_limits (key, policy, tat_us) \
+             SELECT 'key:' || i, 'runs.start', {T0} * 1000 + i FROM generate_series(0, 99999) i"
+        ),
+        "VACUUM ANALYZE".to_string(),
+    ];
+    for statement in &statements {
+        sqlx::query(statement)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("loading data failed: {e}\n{statement}"));
+    }
+
+    let account = id("acct", 7);
+    let reservation = format!("md5('res7-{}')::uuid", 3);
+    let period = (T0 + 3 * MONTH).to_string();
+    let now = (T0 + 100 * 60_000).to_string();
+    let checks = [
+        check(
+            "lock account",
+            sql::QUOTA_LOCK_ACCOUNT,
+            std::slice::from_ref(&account),
+            &["accounts_pkey"],
+            false,
+        ),
+        check(
+            "reserve",
+            sql::QUOTA_RESERVE,
+            &[
+                account.clone(),
+                period.clone(),
+                "10::bigint".into(),
+                "100000::bigint".into(),
+                now.clone(),
+                "5::bigint".into(),
+            ],
+            &["quota_periods_pkey"],
+            false,
+        ),
+        check(
+            "active reservations",
+            sql::QUOTA_ACTIVE_RESERVATIONS,
+            &[account.clone(), now.clone()],
+            &["reservations_by_account"],
+            false,
+        ),
+        check(
+            "period books",
+            sql::QUOTA_PERIOD_BOOKS,
+            &[account.clone(), period.clone()],
+            &["quota_periods_pkey"],
+            false,
+        ),
+        check(
+            "settle held",
+            sql::SETTLE_HELD,
+            &[reservation.clone(), account.clone(), "5::bigint".into(), now.clone()],
+            &["reservations_pkey"],
+            false,
+        ),
+        check(
+            "settle expired",
+            sql::SETTLE_EXPIRED,
+            &[reservation.clone(), account.clone(), "5::bigint".into(), now.clone()],
+            &["reservations_pkey"],
+            false,
+        ),
+        check(
+            "apply settlement",
+            sql::QUOTA_APPLY,
+            &[account.clone(), period.clone(), "10".into(), "5".into(), now.clone()],
+            &["quota_periods_pkey"],
+            false,
+        ),
+        check(
+            "expire reservations",
+            sql::EXPIRE_RESERVATIONS,
+            std::slice::from_ref(&now),
+            &["reservations_held_expiry"],
+            false,
+        ),
+        check(
+            "rate-limit read",
+            sql::RATE_LIMIT_READ,
+            &["'key:42'".into(), "'runs.start'".into()],
+            &["rate_limits_pkey"],
+            false,
+        ),
+    ];
+    let big = ["accounts", "quota_periods", "reservations", "rate_limits"];
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    let mut failures = Vec::new();
+    for c in &checks {
+        for plan in plans(&mut conn, &c.statement, &c.args).await {
+            println!("== {}: indexes {:?}, nodes {:?}", c.name, plan.indexes, plan.nodes);
+            if !c.indexes.iter().any(|ix| plan.indexes.iter().any(|used| used == ix)) {
+                failures.push(format!("{}: expected one of {:?}\n{}", c.name, c.indexes, plan.text));
+            }
+            if let Some(table) = plan.seq_scans.iter().find(|t| big.contains(&t.as_str())) {
+                failures.push(format!("{}: sequential scan of {table}\n{}", c.name, plan.text));
+            }
+        }
+    }
+    // The GCRA upsert: its conflict arbiter is the primary key, and nothing is scanned.
+    let args = ["'key:42'", "'runs.start'", "1", "6000000", "60000000"].map(String::from);
+    for plan in plans(&mut conn, sql::RATE_LIMIT_TAKE, &args).await {
+        println!("== rate-limit take: nodes {:?}", plan.nodes);
+        if !plan.text.contains("rate_limits_pkey") || !plan.seq_scans.is_empty() {
+            failures.push(format!(
+                "rate-limit take: expected the primary key as arbiter\n{}",
+                plan.text
+            ));
+        }
+    }
+    conn.close().await.ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    store.close().await;
+}

@@ -28,9 +28,9 @@ pub trait QuotaStore: Send + Sync {
     /// numbers the store cannot hold. Nothing is written on failure.
     ///
     /// Backends with snapshot reads per statement (PostgreSQL, READ COMMITTED) must count
-    /// held reservations under the period row's lock — e.g. lock the row, then run the
-    /// conditional statement in the same transaction — so the count sees every committed
-    /// reservation.
+    /// held reservations after taking a lock that every reservation of the account takes —
+    /// the account row, since the count spans periods — in an earlier statement of the same
+    /// transaction, so the count sees every committed reservation.
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation>;
 
     /// Settles a reservation: `committed` samples (capped at the reservation's size) are

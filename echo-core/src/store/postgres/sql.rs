@@ -314,7 +314,7 @@ pub const QUOTA_PERIOD_CREATE: &str = "INSERT INTO quota_periods \
 pub const QUOTA_RESERVE: &str = "UPDATE quota_periods \
      SET samples_reserved = samples_reserved + $3, samples_limit = $4, updated_at = $5 \
      WHERE account_id = $1 AND period_start = $2 \
-       AND samples_used + samples_reserved <= $4 - $3 \
+       AND samples_used + samples_reserved <= $4::bigint - $3::bigint \
        AND (SELECT count(*) FROM reservations \
             WHERE account_id = $1 AND status = 'held' AND expires_at > $5) < $6";
 
@@ -355,12 +355,14 @@ pub const QUOTA_APPLY: &str = "UPDATE quota_periods \
      SET samples_reserved = samples_reserved - $3, samples_used = samples_used + $4, updated_at = $5 \
      WHERE account_id = $1 AND period_start = $2";
 
-/// Release held reservations past their expiry. `$1` now. Index: `reservations_held_expiry`.
+/// Release held reservations past their expiry. `$1` now. Indexes: `reservations_held_expiry`
+/// to find them, then the primary key per id (`= ANY(ARRAY(...))`, like the claims: an
+/// `IN (subquery)` is planned as a hash join over a sequential scan of the whole table).
 /// Rows another transaction holds (a settlement, or a concurrent sweep) are skipped, not
 /// waited for: that transaction resolves them, and two sweeps cannot deadlock.
 pub const EXPIRE_RESERVATIONS: &str = "UPDATE reservations SET status = 'expired', settled_at = $1 \
-     WHERE id IN (SELECT id FROM reservations WHERE status = 'held' AND expires_at < $1 \
-        FOR UPDATE SKIP LOCKED) \
+     WHERE id = ANY(ARRAY(SELECT id FROM reservations WHERE status = 'held' AND expires_at < $1 \
+        FOR UPDATE SKIP LOCKED)) \
      RETURNING account_id, period_start, samples";
 
 /// GCRA check-and-take in ONE statement: a new bucket starts at `now + increment`; an
@@ -369,7 +371,7 @@ pub const EXPIRE_RESERVATIONS: &str = "UPDATE reservations SET status = 'expired
 /// UPDATE` locks the row and evaluates its WHERE on the newest version, so concurrent
 /// callers are serialized per bucket. `$1` key, `$2` policy, `$3` now (µs), `$4` increment
 /// (µs), `$5` tolerance (µs). Index: primary key.
-pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits AS b (key, policy, tat_us) VALUES ($1, $2, $3 + $4) \
+pub const RATE_LIMIT_TAKE: &str = "INSERT INTO rate_limits AS b (key, policy, tat_us) VALUES ($1, $2, $3::bigint + $4::bigint) \
      ON CONFLICT (key, policy) DO UPDATE SET tat_us = greatest(b.tat_us, $3) + $4 \
      WHERE greatest(b.tat_us, $3) + $4 - $5 <= $3 \
      RETURNING tat_us";
