@@ -103,6 +103,8 @@ impl Drop for WorkerProcess {
 async fn open(url: &str) -> Echo {
     Echo::builder()
         .database_url(url)
+        // 2,000-sample runs: past the default free tier's 500 per run.
+        .quota_policy(echo_core::quota::UnmeteredQuotaPolicy)
         .provider(simulated(1, Duration::ZERO, FailureRates::default()))
         .build()
         .await
@@ -460,6 +462,10 @@ async fn three_schedulers_create_exactly_one_run_per_hourly_slot_over_a_day() {
         );
         let info = echo.schedule(&me, exp.id).await.unwrap().unwrap();
         assert_eq!(info.next_run_at, hour(25), "[{backend}]");
+        // Scheduled runs spend quota like started ones: 24 runs x 4 answers charged, and
+        // no reservation left held (a slot served twice would have refunded its loser).
+        let quota = echo.quota_status(&me).await.unwrap();
+        assert_eq!((quota.used, quota.reserved), (96, 0), "[{backend}] quota books");
 
         // Downtime: five slots pass unseen (25h..29h); ONE run, for the latest, follows.
         clock.set(hour(29) + chrono::Duration::minutes(30));

@@ -8,8 +8,9 @@
 //! work of one pass (a batch limit), since the next pass continues.
 //!
 //! Built in: [`LeaseSweep`] (expired leases back to the queue or failed, and runs left
-//! unfinalized by a crash finalized). Retention, deletion sweeps and reservation expiry
-//! plug in here as further tasks.
+//! unfinalized by a crash finalized) and [`QuotaSweep`] (stale quota reservations released,
+//! idle rate-limit buckets purged). Retention and deletion sweeps plug in here as further
+//! tasks.
 
 use std::sync::Arc;
 
@@ -62,6 +63,29 @@ impl MaintenanceTask for LeaseSweep {
                 tracing::info!(run_id = %u.run_id, status = status.as_str(), "unfinalized run finalized by maintenance");
             }
         }
+        Ok(())
+    }
+}
+
+/// Releases quota reservations held past their hold (runs that never finished: their
+/// samples return to the account's allowance) and deletes rate-limit buckets that are full
+/// again (they carry no information). Both statements are bounded and idempotent.
+#[derive(Debug, Clone, Default)]
+pub struct QuotaSweep;
+
+#[async_trait::async_trait]
+impl MaintenanceTask for QuotaSweep {
+    fn name(&self) -> &str {
+        "quota_sweep"
+    }
+
+    async fn run(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<()> {
+        let expired = store.expire_reservations(now).await?;
+        if expired > 0 {
+            tracing::warn!(expired, "stale quota reservations released");
+        }
+        let purged = store.purge_rate_limits(now).await?;
+        tracing::debug!(purged, "idle rate-limit buckets purged");
         Ok(())
     }
 }

@@ -39,7 +39,7 @@ pub use config::EngineConfig;
 pub use echo::{Echo, RunOptions};
 pub use estimate::{EXPECTED_OUTPUT_TOKENS, Estimate, TargetEstimate, estimate};
 pub use handle::RunHandle;
-pub use maintenance::{DynMaintenanceTask, LeaseSweep, MaintenanceTask};
+pub use maintenance::{DynMaintenanceTask, LeaseSweep, MaintenanceTask, QuotaSweep};
 pub use progress::Progress;
 pub use providers::{KNOWN_PROVIDER_IDS, ProviderRegistry};
 pub use schedule::{MIN_INTERVAL, Schedule};

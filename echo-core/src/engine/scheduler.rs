@@ -25,6 +25,9 @@ pub(crate) async fn run_due(echo: &Echo, now: DateTime<Utc>) -> Result<u64> {
         match create_due_run(echo, d, now).await {
             Ok(ScheduledRunOutcome::Created) => created += 1,
             Ok(outcome) => tracing::debug!(experiment_id = %d.experiment_id, ?outcome, "slot already served"),
+            Err(e) if e.kind() == crate::ErrorKind::QuotaExceeded => {
+                tracing::warn!(experiment_id = %d.experiment_id, error = %e, "scheduled run waits for quota")
+            }
             Err(e) => tracing::error!(experiment_id = %d.experiment_id, error = %e, "cannot create the scheduled run"),
         }
     }
@@ -47,7 +50,14 @@ async fn create_due_run(echo: &Echo, due: &DueSchedule, now: DateTime<Utc>) -> R
         rand::random(),
         crate::store::truncate_to_millis(now),
     );
-    let outcome = echo
+    // A scheduled run spends quota like any other: its samples are reserved before it is
+    // created, and given back if another scheduler served the slot first. A refusal leaves
+    // the slot due, so the run is created once the quota allows (e.g. after the reset).
+    let account = echo.store().get_account(due.account_id).await?;
+    let limits = echo.tier_limits(&account)?;
+    crate::quota::check_run_size(run.planned_samples, &limits)?;
+    echo.reserve_run(&run, &limits).await?;
+    let created = echo
         .store()
         .create_scheduled_run(ScheduledRun {
             run: &run,
@@ -56,7 +66,17 @@ async fn create_due_run(echo: &Echo, due: &DueSchedule, now: DateTime<Utc>) -> R
             slot,
             next_run_at,
         })
-        .await?;
+        .await;
+    let outcome = match created {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            echo.refund_run(&run).await;
+            return Err(e);
+        }
+    };
+    if outcome != ScheduledRunOutcome::Created {
+        echo.refund_run(&run).await;
+    }
     if outcome == ScheduledRunOutcome::Created {
         if slot != due.schedule.next_run_at {
             tracing::warn!(experiment_id = %due.experiment_id, first_missed = %due.schedule.next_run_at, %slot,

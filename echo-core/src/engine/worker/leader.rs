@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::WorkerConfig;
 use super::report::WorkerStats;
 use crate::engine::Echo;
-use crate::engine::maintenance::{DynMaintenanceTask, LeaseSweep};
+use crate::engine::maintenance::{DynMaintenanceTask, LeaseSweep, QuotaSweep};
 
 /// The name of the leader lease in `leader_leases`.
 pub const LEADER_LEASE: &str = "echo.leader";
@@ -27,10 +27,13 @@ pub(super) async fn lead(
     stats: Arc<WorkerStats>,
     stop: CancellationToken,
 ) {
-    let mut tasks: Vec<DynMaintenanceTask> = vec![Arc::new(LeaseSweep {
-        max_attempts: echo.config().max_attempts,
-        finalize_batch: 100,
-    })];
+    let mut tasks: Vec<DynMaintenanceTask> = vec![
+        Arc::new(LeaseSweep {
+            max_attempts: echo.config().max_attempts,
+            finalize_batch: 100,
+        }),
+        Arc::new(QuotaSweep),
+    ];
     tasks.extend(config.maintenance.iter().cloned());
     let maintenance_every = chrono::Duration::from_std(config.maintenance_interval).unwrap_or(chrono::Duration::MAX);
     let mut last_maintenance: Option<DateTime<Utc>> = None;
