@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Result;
-use crate::model::{AccountId, ReservationId, RunId, RunStatus};
+use crate::model::{AccountId, RunId, RunStatus};
 use crate::store::Store;
 
 /// Finalizes the run if every sample is terminal: sets the status the counts give (see
@@ -59,16 +59,11 @@ async fn on_finalized(
     settle_quota(store, account, run, now).await
 }
 
-/// Charges the run's reservation for its answered samples and refunds the rest. The store's
-/// settlement is itself at-most-once, so a retried hook (or the resume path completing a
-/// settlement a crash interrupted) never charges twice.
+/// Charges the run's reservation for its answered samples and refunds the rest
+/// ([`crate::quota::settle_run`], at most once per run), so a retried hook or the resume
+/// path completing a settlement a crash interrupted never charges twice.
 pub(crate) async fn settle_quota(store: &dyn Store, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<()> {
     let counts = store.sample_counts(account, run).await?;
-    let settled = store
-        .settle_reservation(account, ReservationId::from(run), counts.succeeded, now)
-        .await?;
-    if settled {
-        tracing::debug!(run_id = %run, charged = counts.succeeded, "quota settled");
-    }
+    crate::quota::settle_run(store, account, run, &counts, now).await?;
     Ok(())
 }

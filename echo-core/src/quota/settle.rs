@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{QuotaDenial, QuotaLimit, TierLimits};
-use crate::model::{ReservationId, Run, SampleCounts};
+use crate::model::{AccountId, ReservationId, RunId, SampleCounts};
 use crate::store::QuotaStore;
 use crate::{Error, Result};
 
@@ -31,16 +31,16 @@ pub(crate) fn check_run_size(planned: u64, limits: &TierLimits) -> Result<()> {
 /// (`false` too for a run without a reservation).
 pub async fn settle_run<S: QuotaStore + ?Sized>(
     store: &S,
-    run: &Run,
+    account: AccountId,
+    run: RunId,
     counts: &SampleCounts,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let settled = store
-        .settle_reservation(run.account_id, ReservationId::from(run.id), counts.succeeded, now)
+        .settle_reservation(account, ReservationId::from(run), counts.succeeded, now)
         .await?;
     if settled {
-        tracing::debug!(run_id = %run.id, charged = counts.succeeded, refunded = run.planned_samples.saturating_sub(counts.succeeded),
-            "quota settled");
+        tracing::debug!(run_id = %run, charged = counts.succeeded, "quota settled");
     }
     Ok(settled)
 }
