@@ -63,6 +63,7 @@ conformance_tests!(
     scheduled_run_once_per_slot,
     leader_lease_exclusive_and_fenced,
     leader_lease_single_winner_under_concurrency,
+    adaptive_wave_append_is_idempotent,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

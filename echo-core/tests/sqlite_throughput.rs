@@ -81,6 +81,7 @@ fn plan(experiment: &Experiment, n: usize) -> (Run, Vec<NewSample>) {
         created_at: t0(),
         started_at: None,
         finished_at: None,
+        adaptive: None,
     };
     let samples = (0..n)
         .map(|i| NewSample {

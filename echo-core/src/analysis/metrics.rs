@@ -85,6 +85,7 @@ pub fn build_report(
         by_target,
         overall: overall.group(None, None, catalog, &prompt_clusters),
         generated_at: now,
+        adaptive: None,
     }
 }
 

@@ -131,6 +131,7 @@ fn fixture_parts() -> (
         created_at: now,
         started_at: None,
         finished_at: None,
+        adaptive: None,
     };
     use SampleStatus::*;
     let records = vec![

@@ -178,6 +178,7 @@ mod tests {
             by_target,
             overall,
             generated_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap(),
+            adaptive: None,
         }
     }
 

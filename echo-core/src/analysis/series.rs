@@ -169,6 +169,7 @@ mod tests {
             by_target: vec![group(Some(t.clone()), answered, brands)],
             overall: group(None, answered, brands),
             generated_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap(),
+            adaptive: None,
         }
     }
 

@@ -30,6 +30,11 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Overrides the engine's concurrency for this run.
     pub concurrency: Option<usize>,
+    /// Sample each target to a precision instead of the spec's `repeats` (see
+    /// [`AdaptiveOptions`](crate::model::AdaptiveOptions) and `docs/metrics.md`, "Adaptive
+    /// runs"). Quota is reserved for the maximum and the unused part refunded.
+    #[serde(default)]
+    pub adaptive: Option<crate::model::AdaptiveOptions>,
 }
 
 /// The engine: experiments, runs and reports over one store and a set of providers.
@@ -288,11 +293,17 @@ impl Echo {
         // Providers may differ from when the experiment was saved: check again before
         // anything is written.
         self.check_spec(&experiment.spec)?;
-        let limits = self
-            .admit_run_start(principal, Some(experiment.spec.planned_samples()))
-            .await?;
-        let samples = super::plan::plan_samples(&experiment.spec);
-        let run = super::plan::new_run(
+        // An adaptive run plans (and reserves) its maximum, and enqueues its first wave.
+        let planned = match &options.adaptive {
+            Some(adaptive) => super::adaptive::validate(adaptive, &experiment.spec)?,
+            None => experiment.spec.planned_samples(),
+        };
+        let limits = self.admit_run_start(principal, Some(planned)).await?;
+        let samples = match &options.adaptive {
+            Some(adaptive) => super::adaptive::first_wave(&experiment.spec, adaptive),
+            None => super::plan::plan_samples(&experiment.spec),
+        };
+        let mut run = super::plan::new_run(
             principal.account_id(),
             experiment_id,
             experiment.spec,
@@ -300,6 +311,10 @@ impl Echo {
             options.seed.unwrap_or_else(rand::random),
             self.now(),
         );
+        if let Some(adaptive) = options.adaptive {
+            run.planned_samples = planned;
+            run.adaptive = Some(adaptive);
+        }
         self.reserve_run(&run, &limits).await?;
         if let Err(e) = self.inner.store.enqueue_run(&run, &samples).await {
             self.refund_run(&run).await;

@@ -70,7 +70,7 @@ pub fn estimate(spec: &ExperimentSpec, pricing: &PricingTable) -> Estimate {
     }
 }
 
-fn tokens_of(text: &str) -> u64 {
+pub(super) fn tokens_of(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 

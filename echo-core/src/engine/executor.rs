@@ -139,7 +139,19 @@ impl WorkSource for RunSource {
         let run = &self.ctx.run;
         let counts = self.ctx.store.sample_counts(run.account_id, run.id).await?;
         if counts.pending == 0 && counts.leased == 0 {
-            return Ok(true);
+            // An adaptive run may have a next wave due rather than be over.
+            let advanced = super::adaptive::advance(&*self.ctx.store, run, self.ctx.clock.now()).await?;
+            if advanced.done {
+                return Ok(true);
+            }
+            if advanced.appended == 0 {
+                // Another process appended it (or is finishing what it claimed): look again.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.ctx.config.idle_poll) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
+            return Ok(false);
         }
         if counts.pending == 0 {
             tokio::select! {
@@ -187,6 +199,14 @@ impl BatchObserver for ProgressObserver {
             self.started,
             self.finished_here,
         );
+        if self.ctx.run.adaptive.is_some() {
+            // A target whose wave just drained gets its next one while the others run. A
+            // failed look is not this batch's failure: the next look (at the latest when
+            // the run runs out of work) makes it again.
+            if let Err(e) = super::adaptive::advance(&*self.ctx.store, &self.ctx.run, self.ctx.clock.now()).await {
+                tracing::warn!(error = %e, run_id = %self.ctx.run.id, "adaptive look failed; retried on the next batch");
+            }
+        }
         Ok(())
     }
 }

@@ -23,6 +23,11 @@ pub(crate) async fn finalize_run(
     run: RunId,
     now: DateTime<Utc>,
 ) -> Result<Option<RunStatus>> {
+    // An adaptive run is over only once every target has stopped: this look appends the
+    // next wave of a drained target instead (engine/adaptive.rs).
+    if !super::adaptive::sampling_done(store, account, run, now).await? {
+        return Ok(None);
+    }
     let status = store.finalize_run(account, run, now).await?;
     if let Some(status) = status {
         on_finalized(store, account, run, status, now).await?;
@@ -37,6 +42,9 @@ pub(crate) async fn cancel_run(store: &dyn Store, account: AccountId, run: RunId
     store.cancel_pending_samples(account, run, now).await?;
     let changed = store.set_run_status(account, run, RunStatus::Cancelled, now).await?;
     if changed {
+        // An adaptive wave appended between the two statements is cancelled too (appends
+        // check the status under the run's lock, so none can follow this one).
+        store.cancel_pending_samples(account, run, now).await?;
         on_finalized(store, account, run, RunStatus::Cancelled, now).await?;
     }
     Ok(changed)

@@ -8,6 +8,8 @@
 //!   → finalize (status, settle the reservation, report)
 //! ```
 
+pub(crate) mod adaptive;
+mod adaptive_estimate;
 mod builder;
 mod config;
 mod dispatcher;
@@ -34,6 +36,8 @@ mod seed;
 mod statistics;
 mod worker;
 
+pub use adaptive::MIN_WAVE as ADAPTIVE_MIN_WAVE;
+pub use adaptive_estimate::{AdaptiveEstimate, estimate_adaptive};
 pub use builder::EchoBuilder;
 pub use config::EngineConfig;
 pub use echo::{Echo, RunOptions};

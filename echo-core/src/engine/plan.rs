@@ -44,5 +44,6 @@ pub(crate) fn new_run(
         created_at: now,
         started_at: None,
         finished_at: None,
+        adaptive: None,
     }
 }

@@ -11,7 +11,9 @@ use crate::store::Store;
 pub(crate) async fn build(store: &dyn Store, run: &Run, catalog: &BrandCatalog, now: DateTime<Utc>) -> Result<Report> {
     let counts = store.sample_counts(run.account_id, run.id).await?;
     let records = store.load_samples(run.account_id, run.id).await?;
-    Ok(build_report(run, counts, &records, catalog, now))
+    let mut report = build_report(run, counts, &records, catalog, now);
+    report.adaptive = super::adaptive::summary(store, run).await?;
+    Ok(report)
 }
 
 /// The report of `run` recomputed from its stored answers with another extractor (a
@@ -40,5 +42,7 @@ pub(crate) async fn reanalyze(
             }
         }
     }
-    Ok(build_report(run, counts, &records, extractor.catalog(), now))
+    let mut report = build_report(run, counts, &records, extractor.catalog(), now);
+    report.adaptive = super::adaptive::summary(store, run).await?;
+    Ok(report)
 }

@@ -3,6 +3,7 @@
 //! validation, so bindings and stores can move them freely.
 
 mod account;
+mod adaptive;
 mod brand;
 mod experiment;
 mod ids;
@@ -11,6 +12,7 @@ mod report;
 mod run;
 
 pub use account::{Account, NewAccount};
+pub use adaptive::{AdaptiveOptions, AdaptiveState, AdaptiveSummary, AdaptiveTargetSummary, GoalBrands};
 pub use brand::{BrandRole, BrandSpec, CaseRule};
 pub use experiment::{Experiment, ExperimentSpec, MAX_PROMPT_BYTES, MAX_SAMPLES_PER_RUN, Page, PageRequest, Target};
 pub use ids::{AccountId, ApiKeyId, ExperimentId, ReservationId, RunId, SampleId};

@@ -135,6 +135,10 @@ pub struct Report {
     /// The whole run, rolled up over targets and prompts (answers pooled).
     pub overall: ReportGroup,
     pub generated_at: DateTime<Utc>,
+    /// For an adaptive run: per target, how many answered, why sampling stopped and the
+    /// widest interval. `None` for a fixed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<super::AdaptiveSummary>,
 }
 
 impl Report {

@@ -75,6 +75,11 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// For an adaptive run, the precision it samples to (then `planned_samples` is the
+    /// maximum, `goal.max_samples` per target, which quota reserves); `None` for a run of
+    /// the spec's fixed repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<super::AdaptiveOptions>,
 }
 
 /// Counts of a run's samples by status.

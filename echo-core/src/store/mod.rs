@@ -16,6 +16,7 @@
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
 //! Backends: [`sqlite`] (embedded, the default) and [`postgres`] (many worker processes).
 
+pub mod adaptive;
 pub mod conformance;
 pub mod dashboard;
 mod finalize;
@@ -40,6 +41,7 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use adaptive::{AdaptiveStore, RunProgress, TargetProgress, Wave};
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
@@ -238,6 +240,7 @@ pub trait Store:
     + FinalizeStore
     + ScheduleStore
     + LeaderStore
+    + AdaptiveStore
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

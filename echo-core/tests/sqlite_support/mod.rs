@@ -67,6 +67,7 @@ pub fn new_run(e: &Experiment, n: usize) -> Run {
         created_at: t0(),
         started_at: None,
         finished_at: None,
+        adaptive: None,
     }
 }
 

@@ -185,6 +185,16 @@ impl BatchObserver for WorkerObserver {
 impl WorkerObserver {
     async fn finalize_if_done(&self, account: AccountId, run: RunId) -> Result<()> {
         let store = self.echo.store();
+        // An adaptive run's drained targets get their next wave now, not when the whole
+        // run drains (engine/adaptive.rs).
+        let cached = lock(&self.runs).contexts.get(&run).map(|ctx| ctx.run.clone());
+        let run_row = match cached {
+            Some(r) => r,
+            None => store.get_run(account, run).await?,
+        };
+        if run_row.adaptive.is_some() {
+            crate::engine::adaptive::advance(&**store, &run_row, self.echo.clock().now()).await?;
+        }
         // A cheap read first: most batches do not finish their run.
         let counts = store.sample_counts(account, run).await?;
         if counts.pending > 0 || counts.leased > 0 {

@@ -91,6 +91,7 @@ pub(super) fn run(experiment: &Experiment, planned: usize, created_at: DateTime<
         created_at,
         started_at: None,
         finished_at: None,
+        adaptive: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! backend keeps), never the wall clock.
 
 mod accounts;
+mod adaptive;
 mod dashboard;
 mod experiments;
 mod finalize;
@@ -22,6 +23,7 @@ mod runs;
 mod schedules;
 
 pub use accounts::accounts_round_trip;
+pub use adaptive::adaptive_wave_append_is_idempotent;
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use finalize::{finalize_run_once, finalize_status_rules};
@@ -96,4 +98,5 @@ pub async fn run_all(store: &dyn Store) {
     scheduled_run_once_per_slot(store).await;
     leader_lease_exclusive_and_fenced(store).await;
     leader_lease_single_winner_under_concurrency(store).await;
+    adaptive_wave_append_is_idempotent(store).await;
 }

@@ -62,6 +62,9 @@ pub(super) fn run(row: &PgRow) -> Result<Run> {
         created_at: from_ms(row.try_get("created_at")?, "runs.created_at")?,
         started_at: from_opt_ms(row.try_get("started_at")?, "runs.started_at")?,
         finished_at: from_opt_ms(row.try_get("finished_at")?, "runs.finished_at")?,
+        adaptive: row
+            .try_get::<Option<Json<crate::model::AdaptiveOptions>>, _>("adaptive")?
+            .map(|j| j.0),
     })
 }
 

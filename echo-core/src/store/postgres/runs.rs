@@ -56,7 +56,7 @@ pub(super) async fn insert_run(
         ""
     };
     let sql = format!(
-        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)\
+        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)\
          {on_slot_conflict}"
     );
     let inserted = sqlx::query(&sql)
@@ -70,6 +70,7 @@ pub(super) async fn insert_run(
         .bind(created_at)
         .bind(opt_ms(run.started_at))
         .bind(opt_ms(run.finished_at))
+        .bind(run.adaptive.as_ref().map(Json))
         .bind(slot)
         .execute(&mut *conn)
         .await

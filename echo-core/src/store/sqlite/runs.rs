@@ -53,6 +53,11 @@ pub(super) async fn insert_run(
     slot: Option<i64>,
 ) -> Result<bool> {
     let spec = to_json(&run.spec, "run spec")?;
+    let adaptive = run
+        .adaptive
+        .as_ref()
+        .map(|a| to_json(a, "run adaptive options"))
+        .transpose()?;
     let planned = u64_to_i64(run.planned_samples, "run.planned_samples")?;
     let created_at = ms(run.created_at);
 
@@ -73,7 +78,7 @@ pub(super) async fn insert_run(
         ""
     };
     let sql = format!(
-        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)\
+        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)\
          {on_slot_conflict}"
     );
     let inserted = sqlx::query(&sql)
@@ -87,6 +92,7 @@ pub(super) async fn insert_run(
         .bind(created_at)
         .bind(opt_ms(run.started_at))
         .bind(opt_ms(run.finished_at))
+        .bind(adaptive)
         .bind(slot)
         .execute(&mut *conn)
         .await

@@ -1,0 +1,12 @@
+-- Adaptive runs: a run may ask for a precision instead of a count (RunOptions::adaptive).
+--
+-- The goal (AdaptiveOptions as JSON: half-width, min and max samples per target,
+-- confidence, which brands, method) is stored on the run, so any process -- the in-process
+-- executor, a distributed worker, the maintenance sweep -- can decide the next wave of a
+-- target from the stored answers alone. NULL for runs of the spec's fixed repeats.
+--
+-- Waves are appended to `samples` on the natural key (run_id, provider, model,
+-- prompt_index, repeat_index), whose UNIQUE constraint (0001) makes a repeated append a
+-- no-op; the per-target progress the decision reads comes from the rollups (0002) and the
+-- small set of open samples, so no new index is needed.
+ALTER TABLE runs ADD COLUMN adaptive TEXT;
