@@ -16,7 +16,6 @@ mod pg_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::account;
 use echo_core::ErrorKind;
 use echo_core::analysis::sequential::{AdaptiveGoal, Decision, StoppingRule, TargetCounts};
 use echo_core::auth::Principal;
@@ -75,6 +74,22 @@ fn spec(rates: &[(&str, f64)], prompts: usize, targets: usize) -> ExperimentSpec
         max_output_tokens: None,
         web_search: false,
     }
+}
+
+/// A new account on the `pro` tier (20,000 samples per run) and its host principal.
+async fn account(echo: &Echo, name: &str) -> Principal {
+    let account = echo
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: name.into(),
+                tier: Some("pro".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    Principal::host(account.id)
 }
 
 fn adaptive(goal: AdaptiveGoal, brands: GoalBrands) -> RunOptions {
