@@ -19,13 +19,14 @@ use std::time::Duration;
 use echo_core::ErrorKind;
 use echo_core::analysis::sequential::{AdaptiveGoal, Decision, StoppingRule, TargetCounts};
 use echo_core::auth::Principal;
-use echo_core::engine::{Echo, EchoBuilder, RunOptions, WorkerConfig};
+use echo_core::engine::{Echo, EchoBuilder, LeaseSweep, MaintenanceTask, RunOptions, WorkerConfig};
 use echo_core::model::{
-    AdaptiveOptions, AdaptiveState, BrandSpec, ExperimentSpec, GoalBrands, NewAccount, PageRequest, ReservationId,
-    RunId, RunStatus, SampleStatus, Target,
+    AdaptiveOptions, AdaptiveState, BrandSpec, ExperimentSpec, GoalBrands, Mention, NewAccount, PageRequest,
+    ReservationId, RunId, RunStatus, SampleStatus, Target,
 };
 use echo_core::provider::{BrandBehavior, LatencyModel, Simulated, SimulatedConfig};
 use echo_core::quota::{TierLimits, TieredQuotaPolicy};
+use echo_core::store::{AnsweredSample, ClaimRequest, Fence, SampleOutcome};
 
 /// A simulated provider whose answers name each brand independently with its rate.
 fn market(seed: u64, rates: &[(&str, f64)]) -> Simulated {
@@ -278,6 +279,144 @@ async fn bad_goals_are_refused_before_anything_is_reserved_or_written(builder: E
     assert_eq!(echo.quota_status(&me).await.unwrap().reserved, 150);
 }
 
+/// A crash between the last answer of a wave and the look that would append the next one
+/// leaves a drained, unfinished adaptive run: the maintenance sweep must continue it (append
+/// the wave), not finalize it; any executor then finishes it.
+async fn a_drained_wave_left_by_a_crash_is_continued_not_finalized(builder: EchoBuilder) {
+    let rates = [("Acme", 0.5), ("Globex", 0.1)];
+    let echo = builder.provider(market(9, &rates)).build().await.unwrap();
+    let me = account(&echo, "crash").await;
+    let exp = echo.create_experiment(&me, spec(&rates, 1, 1)).await.unwrap();
+    let run = echo
+        .enqueue_run(&me, exp.id, &adaptive(goal(0.05, 20, 100), GoalBrands::All))
+        .await
+        .unwrap();
+    let store = echo.store();
+
+    // A "worker" answers the first wave and dies before looking: half name Acme.
+    let now = chrono::Utc::now();
+    let tasks = store
+        .claim_samples(&ClaimRequest {
+            run_id: Some(run.id),
+            owner: "doomed",
+            limit: 100,
+            now,
+            lease: Duration::from_secs(60),
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 20, "the first wave is min_samples");
+    let outcomes: Vec<SampleOutcome> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (text, mentions) = if i % 2 == 0 {
+                ("Acme is good.", vec![mention("Acme")])
+            } else {
+                ("Nothing fits.", vec![])
+            };
+            SampleOutcome::Succeeded(AnsweredSample {
+                fence: Fence::from(t),
+                raw_answer: text.into(),
+                raw_response: None,
+                answer_sha256: format!("{:064x}", i),
+                served_model: None,
+                request_id: None,
+                finish_reason: Some("stop".into()),
+                input_tokens: None,
+                output_tokens: None,
+                latency_ms: 1,
+                cost_usd: None,
+                mentions,
+                citations: vec![],
+                completed_at: now,
+            })
+        })
+        .collect();
+    store.complete_samples(&outcomes).await.unwrap();
+    assert_eq!(echo.get_run(&me, run.id).await.unwrap().status, RunStatus::Pending);
+
+    // The sweep finds the run drained: it appends the next wave instead of finalizing.
+    let sweep = LeaseSweep {
+        max_attempts: 3,
+        finalize_batch: 100,
+    };
+    sweep.run(&**store, now).await.unwrap();
+    let run_now = echo.get_run(&me, run.id).await.unwrap();
+    assert!(!run_now.status.is_terminal(), "not finalized while a wave is due");
+    let counts = store.sample_counts(me.account_id(), run.id).await.unwrap();
+    // 10 of 20 at ½: the rule wants the maximum, 80 more; the wave is half of that.
+    assert_eq!((counts.succeeded, counts.pending), (20, 40), "{counts:?}");
+    sweep.run(&**store, now).await.unwrap();
+    assert_eq!(
+        store.sample_counts(me.account_id(), run.id).await.unwrap().total(),
+        60,
+        "a second look appends nothing"
+    );
+
+    let report = echo.resume_run(&me, run.id).await.unwrap().wait().await.unwrap();
+    assert_eq!(report.status, RunStatus::Completed);
+    let t = &report.adaptive.unwrap().targets[0];
+    assert_eq!((t.state, t.answered), (AdaptiveState::MaxSamples, 100));
+    assert_books(&echo, &me, run.id, 100, 100).await;
+}
+
+fn mention(brand: &str) -> Mention {
+    Mention {
+        brand: brand.into(),
+        offset: 0,
+        len: brand.len() as u32,
+        count: 1,
+        rank: 1,
+        list_index: None,
+    }
+}
+
+/// Cancelling an adaptive run: it ends cancelled with no sample left to run (a wave
+/// appended while cancelling is cancelled too), later looks append nothing, and only the
+/// answers are charged.
+async fn cancelling_an_adaptive_run_stops_its_waves(builder: EchoBuilder) {
+    let rates = [("Acme", 0.5)];
+    let echo = builder
+        .provider(market_with_latency(10, &rates, Duration::from_millis(5)))
+        .concurrency(4)
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "cancel").await;
+    let exp = echo.create_experiment(&me, spec(&rates, 2, 2)).await.unwrap();
+    let handle = echo
+        .start_run(&me, exp.id, adaptive(goal(0.05, 20, 381), GoalBrands::All))
+        .await
+        .unwrap();
+    // Past the first wave (40 samples) of both targets.
+    for _ in 0..1_500 {
+        if handle.progress().succeeded >= 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    handle.cancel();
+    let report = handle.wait().await.unwrap();
+    assert_eq!(report.status, RunStatus::Cancelled);
+    let counts = report.counts;
+    assert_eq!((counts.pending, counts.leased), (0, 0), "{counts:?}");
+    assert!(counts.succeeded >= 50, "{counts:?}");
+    for t in &report.adaptive.as_ref().unwrap().targets {
+        assert_ne!(t.state, AdaptiveState::Sampling, "{t:?}");
+    }
+    // A look after the end (e.g. a resume) appends nothing.
+    echo.resume_run(&me, report.run_id).await.unwrap().wait().await.unwrap();
+    let after = echo
+        .store()
+        .sample_counts(me.account_id(), report.run_id)
+        .await
+        .unwrap();
+    assert_eq!(after, counts);
+    assert_books(&echo, &me, report.run_id, counts.succeeded, 2 * 381).await;
+}
+
 /// The waves a run must have appended, replayed from its stored answers: from the first
 /// wave, decide at each wave's end on the answers of the samples enqueued so far, exactly as
 /// the engine does; the target must hold exactly the samples of those waves.
@@ -417,6 +556,8 @@ on_both_backends!(
     an_adaptive_run_stops_early_when_rates_are_far_from_half,
     an_adaptive_run_reaches_its_maximum_when_a_brand_is_near_half,
     bad_goals_are_refused_before_anything_is_reserved_or_written,
+    a_drained_wave_left_by_a_crash_is_continued_not_finalized,
+    cancelling_an_adaptive_run_stops_its_waves,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
