@@ -8,6 +8,7 @@
 //!   → finalize (status, settle the reservation, report)
 //! ```
 
+mod audit_api;
 mod builder;
 mod config;
 mod dispatcher;
@@ -34,6 +35,7 @@ mod seed;
 mod statistics;
 mod worker;
 
+pub use audit_api::AUDIT_PURGE_BATCH;
 pub use builder::EchoBuilder;
 pub use config::EngineConfig;
 pub use echo::{Echo, RunOptions};

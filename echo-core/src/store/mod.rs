@@ -16,6 +16,7 @@
 //! [`conformance`] holds the behaviour every backend must show; each backend runs it.
 //! Backends: [`sqlite`] (embedded, the default) and [`postgres`] (many worker processes).
 
+pub mod audit;
 pub mod conformance;
 pub mod dashboard;
 mod finalize;
@@ -40,6 +41,7 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use audit::{AuditStore, AuditedWrites, verify_chain};
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
@@ -238,6 +240,8 @@ pub trait Store:
     + FinalizeStore
     + ScheduleStore
     + LeaderStore
+    + AuditStore
+    + AuditedWrites
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

@@ -18,6 +18,7 @@
 //! SQLite backend; a new store trait adds its own file here.
 
 mod accounts;
+pub(crate) mod audit;
 mod config;
 mod convert;
 mod dashboard;

@@ -11,6 +11,7 @@
 //! `SQLITE_BUSY` when it later tries to write (which a deferred transaction does under WAL).
 
 mod accounts;
+pub(crate) mod audit;
 pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;
