@@ -223,3 +223,105 @@ impl Verifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::audit::{AuditAction, AuditRecord, chain};
+
+    fn rows(n: i64) -> Vec<StoredAuditRow> {
+        let at = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        let mut out: Vec<StoredAuditRow> = Vec::new();
+        for seq in 1..=n {
+            let prev = out.last().map(|r| r.hash.clone()).unwrap_or(chain::GENESIS_HASH.to_vec());
+            out.push(chain::seal(&AuditRecord::system("t", None, AuditAction::RunFinish, at), seq, &prev));
+        }
+        out
+    }
+
+    fn head_of(row: &StoredAuditRow) -> AuditHead {
+        AuditHead {
+            seq: row.seq,
+            hash: hex::encode(&row.hash),
+            updated_at: None,
+        }
+    }
+
+    fn run(rows: &[StoredAuditRow], head: &AuditHead, anchor: Option<AuditHead>) -> AuditVerification {
+        let mut v = Verifier::new(None, anchor);
+        for r in rows {
+            if !v.push(r) {
+                break;
+            }
+        }
+        v.finish(head)
+    }
+
+    #[test]
+    fn a_sound_chain_verifies_and_an_empty_one_too() {
+        let r = rows(4);
+        let v = run(&r, &head_of(&r[3]), None);
+        assert!(v.ok, "{v:?}");
+        assert_eq!((v.events_checked, v.last_seq), (4, 4));
+        let genesis = AuditHead {
+            seq: 0,
+            hash: hex::encode(chain::GENESIS_HASH),
+            updated_at: None,
+        };
+        assert!(run(&[], &genesis, None).ok);
+    }
+
+    #[test]
+    fn a_well_forged_event_beyond_the_head_is_caught_by_the_head() {
+        // Someone who knows the algorithm appends a correctly hashed event but cannot
+        // advance the head in the same breath (or did not): the head disagrees.
+        let r = rows(4);
+        let v = run(&r, &head_of(&r[2]), None);
+        assert_eq!(v.first_broken.unwrap().problem, ChainProblem::HeadMismatch { head_seq: 3 });
+    }
+
+    #[test]
+    fn a_cut_off_end_is_truncation() {
+        let r = rows(4);
+        let v = run(&r[..2], &head_of(&r[3]), None);
+        let b = v.first_broken.unwrap();
+        assert_eq!((b.seq, b.problem), (2, ChainProblem::Truncated { head_seq: 4 }));
+    }
+
+    #[test]
+    fn a_rewritten_chain_with_its_head_is_caught_by_the_anchor() {
+        let r = rows(4);
+        let anchor = head_of(&r[2]);
+        // Rewrite from event 2 on (different details), recomputing every hash and the head.
+        let mut forged = r[..1].to_vec();
+        for seq in 2..=4 {
+            let at = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+            let rec = AuditRecord::system("t", None, AuditAction::RunFinish, at).detail("forged", true);
+            let prev = forged.last().unwrap().hash.clone();
+            forged.push(chain::seal(&rec, seq, &prev));
+        }
+        let head = head_of(&forged[3]);
+        assert!(run(&forged, &head, None).ok, "without an anchor the rewrite is consistent");
+        let v = run(&forged, &head, Some(anchor.clone()));
+        assert_eq!(v.first_broken.unwrap().problem, ChainProblem::AnchorMismatch { anchor_seq: 3 });
+        assert!(run(&r, &head_of(&r[3]), Some(anchor)).ok);
+    }
+
+    #[test]
+    fn a_checkpoint_starts_the_chain_midway() {
+        let r = rows(5);
+        let mut v = Verifier::new(Some((2, r[1].hash.clone())), None);
+        for row in &r[2..] {
+            assert!(v.push(row));
+        }
+        let out = v.finish(&head_of(&r[4]));
+        assert!(out.ok);
+        assert_eq!((out.from_checkpoint, out.events_checked), (Some(2), 3));
+        // A checkpoint that does not match the first remaining event.
+        let mut v = Verifier::new(Some((2, r[0].hash.clone())), None);
+        assert!(!v.push(&r[2]));
+        assert_eq!(v.finish(&head_of(&r[4])).first_broken.unwrap().problem, ChainProblem::PrevHashMismatch);
+    }
+}

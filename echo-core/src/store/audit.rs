@@ -108,8 +108,8 @@ pub trait AuditedWrites: Send + Sync {
 }
 
 /// Walks the chain from the newest checkpoint with a [`Verifier`], page by page.
-pub async fn verify_chain(
-    store: &dyn AuditStore,
+pub async fn verify_chain<S: AuditStore + ?Sized>(
+    store: &S,
     anchor: Option<AuditHead>,
 ) -> Result<crate::audit::AuditVerification> {
     let checkpoint = store.audit_checkpoint().await?;

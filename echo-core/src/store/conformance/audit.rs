@@ -56,10 +56,11 @@ pub async fn audit_append_query_and_verify(store: &dyn Store) {
     let b = account(store, "audit-b").await;
     let base = after_last(store).await;
     let pa = with_request(Principal::host(a.id));
+    let pb = Principal::host(b.id);
     let before = store.audit_head().await.expect("head");
     let mut written = Vec::new();
     for i in 0..5 {
-        let principal = if i % 2 == 0 { &pa } else { &Principal::host(b.id) };
+        let principal = if i % 2 == 0 { &pa } else { &pb };
         let action = if i < 3 {
             AuditAction::ExperimentCreate
         } else {
@@ -163,7 +164,7 @@ pub async fn audit_writes_are_atomic(store: &dyn Store) {
     let orphan = Experiment {
         id: ExperimentId::new(),
         account_id: crate::model::AccountId::new(),
-        spec: spec("orphan", &[target("sim:m")], 1, 1),
+        spec: spec("orphan", &[target("sim/m")], 1, 1),
         created_at: now,
         updated_at: now,
     };
