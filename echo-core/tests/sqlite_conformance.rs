@@ -136,7 +136,10 @@ impl conformance::RawSql for SqliteRaw<'_> {
             .map_err(|e| e.to_string())?
             .rows_affected();
         if bypass_guard && let Some((create,)) = trigger {
-            sqlx::query(&create).execute(&mut *tx).await.map_err(|e| e.to_string())?;
+            sqlx::query(&create)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         tx.commit().await.map_err(|e| e.to_string())?;
         Ok(n)

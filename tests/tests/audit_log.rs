@@ -102,7 +102,12 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
         .unwrap()
     })
     .await;
-    assert_one(&ev, AuditAction::AccountCreate, ActorKind::Admin, Some(("account", account.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::AccountCreate,
+        ActorKind::Admin,
+        Some(("account", account.id.to_string())),
+    );
     assert_eq!(ev[0].account_id, Some(account.id));
     assert_eq!(ev[0].request.ip.as_deref(), Some("203.0.113.1"));
     assert_eq!(ev[0].request.correlation_id.as_deref(), Some("corr-1"));
@@ -110,21 +115,47 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
 
     let me = Principal::host(account.id).with_request(request(2));
     let (exp, ev) = written(&echo, async { echo.create_experiment(&me, spec(1)).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ExperimentCreate, ActorKind::Host, Some(("experiment", exp.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ExperimentCreate,
+        ActorKind::Host,
+        Some(("experiment", exp.id.to_string())),
+    );
     assert_eq!(ev[0].account_id, Some(account.id));
     assert_eq!(ev[0].request.request_id.as_deref(), Some("req-2"));
     covered.insert(AuditAction::ExperimentCreate);
 
-    let (_, ev) = written(&echo, async { echo.update_experiment(&me, exp.id, spec(2)).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ExperimentUpdate, ActorKind::Host, Some(("experiment", exp.id.to_string())));
+    let (_, ev) = written(&echo, async {
+        echo.update_experiment(&me, exp.id, spec(2)).await.unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::ExperimentUpdate,
+        ActorKind::Host,
+        Some(("experiment", exp.id.to_string())),
+    );
     covered.insert(AuditAction::ExperimentUpdate);
 
     let every_hour = Schedule::Interval(Duration::from_secs(3600));
-    let (_, ev) = written(&echo, async { echo.set_schedule(&me, exp.id, Some(every_hour)).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ScheduleSet, ActorKind::Host, Some(("experiment", exp.id.to_string())));
+    let (_, ev) = written(&echo, async {
+        echo.set_schedule(&me, exp.id, Some(every_hour)).await.unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::ScheduleSet,
+        ActorKind::Host,
+        Some(("experiment", exp.id.to_string())),
+    );
     covered.insert(AuditAction::ScheduleSet);
     let (_, ev) = written(&echo, async { echo.set_schedule(&me, exp.id, None).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ScheduleClear, ActorKind::Host, Some(("experiment", exp.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ScheduleClear,
+        ActorKind::Host,
+        Some(("experiment", exp.id.to_string())),
+    );
     covered.insert(AuditAction::ScheduleClear);
 
     let (key, ev) = written(&echo, async {
@@ -133,7 +164,12 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
             .unwrap()
     })
     .await;
-    assert_one(&ev, AuditAction::ApiKeyCreate, ActorKind::Host, Some(("api_key", key.key.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ApiKeyCreate,
+        ActorKind::Host,
+        Some(("api_key", key.key.id.to_string())),
+    );
     assert_eq!(ev[0].details["display_prefix"], key.key.display_prefix.as_str());
     covered.insert(AuditAction::ApiKeyCreate);
 
@@ -143,7 +179,12 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
         echo.enqueue_run(&keyed, exp.id, &RunOptions::default()).await.unwrap()
     })
     .await;
-    assert_one(&ev, AuditAction::RunEnqueue, ActorKind::ApiKey, Some(("run", run.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::RunEnqueue,
+        ActorKind::ApiKey,
+        Some(("run", run.id.to_string())),
+    );
     assert_eq!(ev[0].actor.id, Some(key.key.id.to_string()));
     covered.insert(AuditAction::RunEnqueue);
 
@@ -153,15 +194,30 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     })
     .await;
     assert_eq!(ev.len(), 2, "{ev:#?}");
-    assert_one(&ev[..1], AuditAction::RunResume, ActorKind::Host, Some(("run", run.id.to_string())));
-    assert_one(&ev[1..], AuditAction::RunFinish, ActorKind::System, Some(("run", run.id.to_string())));
+    assert_one(
+        &ev[..1],
+        AuditAction::RunResume,
+        ActorKind::Host,
+        Some(("run", run.id.to_string())),
+    );
+    assert_one(
+        &ev[1..],
+        AuditAction::RunFinish,
+        ActorKind::System,
+        Some(("run", run.id.to_string())),
+    );
     assert_eq!(ev[1].details["status"], "completed");
     covered.insert(AuditAction::RunResume);
     covered.insert(AuditAction::RunFinish);
 
     // start_run = enqueue + execution: two events.
     let (_, ev) = written(&echo, async {
-        echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap().wait().await.unwrap()
+        echo.start_run(&me, exp.id, RunOptions::default())
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap()
     })
     .await;
     let actions: Vec<&str> = ev.iter().map(|e| e.action.as_str()).collect();
@@ -170,18 +226,33 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     // Cancelling a run not executing here: one event, with the status change.
     let pending = echo.enqueue_run(&me, exp.id, &RunOptions::default()).await.unwrap();
     let (_, ev) = written(&echo, async { echo.cancel_run(&me, pending.id).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::RunCancel, ActorKind::Host, Some(("run", pending.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::RunCancel,
+        ActorKind::Host,
+        Some(("run", pending.id.to_string())),
+    );
     assert_eq!(ev[0].details["status"], "cancelled");
     covered.insert(AuditAction::RunCancel);
 
     let (_, ev) = written(&echo, async { echo.revoke_api_key(&me, key.key.id).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ApiKeyRevoke, ActorKind::Host, Some(("api_key", key.key.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ApiKeyRevoke,
+        ActorKind::Host,
+        Some(("api_key", key.key.id.to_string())),
+    );
     covered.insert(AuditAction::ApiKeyRevoke);
 
     // An operator reading an account's data.
     let support = Principal::admin().acting_for(account.id).unwrap();
     let (_, ev) = written(&echo, async { echo.get_experiment(&support, exp.id).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::AdminAccess, ActorKind::Admin, Some(("experiment", exp.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::AdminAccess,
+        ActorKind::Admin,
+        Some(("experiment", exp.id.to_string())),
+    );
     assert_eq!(ev[0].details["operation"], "get_experiment");
     covered.insert(AuditAction::AdminAccess);
     // The tenant's own reads are not audited.
@@ -189,7 +260,9 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     assert!(ev.is_empty(), "{ev:#?}");
 
     let (_, ev) = written(&echo, async {
-        echo.audit_events(&Principal::admin(), &AuditQuery::default()).await.unwrap()
+        echo.audit_events(&Principal::admin(), &AuditQuery::default())
+            .await
+            .unwrap()
     })
     .await;
     assert_one(&ev, AuditAction::AuditRead, ActorKind::Admin, None);
@@ -197,12 +270,25 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
 
     let other = echo.create_experiment(&me, spec(1)).await.unwrap();
     let (_, ev) = written(&echo, async { echo.delete_experiment(&me, other.id).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ExperimentDelete, ActorKind::Host, Some(("experiment", other.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ExperimentDelete,
+        ActorKind::Host,
+        Some(("experiment", other.id.to_string())),
+    );
     covered.insert(AuditAction::ExperimentDelete);
 
-    let (n, ev) = written(&echo, async { echo.erase_audit_personal_data(account.id).await.unwrap() }).await;
+    let (n, ev) = written(&echo, async {
+        echo.erase_audit_personal_data(account.id).await.unwrap()
+    })
+    .await;
     assert!(n >= 5, "the account's events with a request context: {n}");
-    assert_one(&ev, AuditAction::AuditErasePersonalData, ActorKind::System, Some(("account", account.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::AuditErasePersonalData,
+        ActorKind::System,
+        Some(("account", account.id.to_string())),
+    );
     covered.insert(AuditAction::AuditErasePersonalData);
 
     clock.advance(Duration::from_secs(3 * 365 * 86_400));
@@ -215,7 +301,10 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     let table: BTreeSet<AuditAction> = AUDITED_OPERATIONS.iter().map(|(_, a, _)| *a).collect();
     let covered_names: BTreeSet<&str> = covered.iter().map(|a| a.as_str()).collect();
     let table_names: BTreeSet<&str> = table.iter().map(|a| a.as_str()).collect();
-    assert_eq!(covered_names, table_names, "every operation of AUDITED_OPERATIONS is exercised");
+    assert_eq!(
+        covered_names, table_names,
+        "every operation of AUDITED_OPERATIONS is exercised"
+    );
     let all: BTreeSet<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
     assert_eq!(table_names, all, "every action has an operation in the table");
 
@@ -250,9 +339,15 @@ async fn refusals_are_audited_as_denied_or_failed(builder: EchoBuilder) {
     let (res, ev) = written(&echo, echo.delete_experiment(&me, theirs.id)).await;
     assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(ev.len(), 1);
-    assert_eq!((ev[0].action.as_str(), ev[0].result), ("experiment.delete", AuditResult::Denied));
+    assert_eq!(
+        (ev[0].action.as_str(), ev[0].result),
+        ("experiment.delete", AuditResult::Denied)
+    );
     assert_eq!(ev[0].target.as_ref().unwrap().id, theirs.id.to_string());
-    assert!(echo.get_experiment(&them, theirs.id).await.is_ok(), "nothing was deleted");
+    assert!(
+        echo.get_experiment(&them, theirs.id).await.is_ok(),
+        "nothing was deleted"
+    );
 
     // Invalid input: failed, and nothing else written.
     let mut bad = spec(1);
@@ -260,21 +355,36 @@ async fn refusals_are_audited_as_denied_or_failed(builder: EchoBuilder) {
     let (res, ev) = written(&echo, echo.create_experiment(&me, bad)).await;
     assert_eq!(res.unwrap_err().kind(), ErrorKind::InvalidInput);
     assert_eq!(ev.len(), 1);
-    assert_eq!((ev[0].result, ev[0].error_kind.as_deref()), (AuditResult::Failed, Some("invalid_input")));
+    assert_eq!(
+        (ev[0].result, ev[0].error_kind.as_deref()),
+        (AuditResult::Failed, Some("invalid_input"))
+    );
 
     // Only an operator creates accounts.
     let (res, ev) = written(&echo, echo.create_account(&me, NewAccount::default())).await;
     assert_eq!(res.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    assert_eq!((ev[0].action.as_str(), ev[0].result), ("account.create", AuditResult::Denied));
+    assert_eq!(
+        (ev[0].action.as_str(), ev[0].result),
+        ("account.create", AuditResult::Denied)
+    );
 
     // Revoking a missing key; cancelling another account's run.
     let (res, ev) = written(&echo, echo.revoke_api_key(&me, echo_core::model::ApiKeyId::new())).await;
     assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!((ev[0].action.as_str(), ev[0].result), ("api_key.revoke", AuditResult::Denied));
-    let their_run = echo.enqueue_run(&them, theirs.id, &RunOptions::default()).await.unwrap();
+    assert_eq!(
+        (ev[0].action.as_str(), ev[0].result),
+        ("api_key.revoke", AuditResult::Denied)
+    );
+    let their_run = echo
+        .enqueue_run(&them, theirs.id, &RunOptions::default())
+        .await
+        .unwrap();
     let (res, ev) = written(&echo, echo.cancel_run(&me, their_run.id)).await;
     assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!((ev[0].action.as_str(), ev[0].result), ("run.cancel", AuditResult::Denied));
+    assert_eq!(
+        (ev[0].action.as_str(), ev[0].result),
+        ("run.cancel", AuditResult::Denied)
+    );
     assert!(echo.verify_audit_chain(&Principal::admin()).await.unwrap().ok);
     echo.close().await;
 }
@@ -285,7 +395,10 @@ async fn no_secret_reaches_the_audit_trail(builder: EchoBuilder) {
     let mut secrets = Vec::new();
     for i in 0..3 {
         let key = echo
-            .create_api_key(&me, NewApiKey::new(format!("k{i}"), [Scope::ExperimentsRead, Scope::KeysManage]))
+            .create_api_key(
+                &me,
+                NewApiKey::new(format!("k{i}"), [Scope::ExperimentsRead, Scope::KeysManage]),
+            )
             .await
             .unwrap();
         let keyed = echo.authenticate(key.secret.expose_secret()).await.unwrap();
@@ -308,10 +421,16 @@ async fn no_secret_reaches_the_audit_trail(builder: EchoBuilder) {
         let body = &secret[10..];
         for start in 0..=body.len() - 12 {
             let window = &body[start..start + 12];
-            assert!(!dump.contains(window), "a piece of a key's secret is in the audit trail");
+            assert!(
+                !dump.contains(window),
+                "a piece of a key's secret is in the audit trail"
+            );
         }
         let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret.as_bytes()));
-        assert!(!dump.contains(&sha) && !dump_hex.contains(&sha), "a key's hash is in the audit trail");
+        assert!(
+            !dump.contains(&sha) && !dump_hex.contains(&sha),
+            "a key's hash is in the audit trail"
+        );
     }
     echo.close().await;
 }
@@ -341,11 +460,20 @@ async fn the_query_is_admin_only_filters_and_paginates(builder: EchoBuilder) {
         .unwrap();
     let keyed = echo.authenticate(key.secret.expose_secret()).await.unwrap();
     assert_eq!(
-        echo.audit_events(&keyed, &AuditQuery::default()).await.unwrap_err().kind(),
+        echo.audit_events(&keyed, &AuditQuery::default())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::PermissionDenied
     );
-    assert_eq!(echo.verify_audit_chain(&a).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
-    assert_eq!(echo.audit_head(&a).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        echo.verify_audit_chain(&a).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        echo.audit_head(&a).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
     let denied = echo
         .store()
         .audit_events(&AuditQuery {
@@ -414,12 +542,18 @@ async fn the_query_is_admin_only_filters_and_paginates(builder: EchoBuilder) {
         to: Some(start - chrono::Duration::seconds(1)),
         ..Default::default()
     };
-    assert_eq!(echo.audit_events(&admin, &bad).await.unwrap_err().field(), Some("audit.to"));
+    assert_eq!(
+        echo.audit_events(&admin, &bad).await.unwrap_err().field(),
+        Some("audit.to")
+    );
     let too_many = AuditQuery {
         limit: Some(5000),
         ..Default::default()
     };
-    assert_eq!(echo.audit_events(&admin, &too_many).await.unwrap_err().field(), Some("audit.limit"));
+    assert_eq!(
+        echo.audit_events(&admin, &too_many).await.unwrap_err().field(),
+        Some("audit.limit")
+    );
     echo.close().await;
 }
 
@@ -444,7 +578,10 @@ async fn retention_and_erasure_keep_the_chain_verifiable(builder: EchoBuilder) {
     );
     let cutoff = clock.now() - chrono::Duration::days(730);
     let report = echo.purge_audit_events(cutoff).await.unwrap();
-    assert_eq!(report.events_deleted, 4, "the old account's creation and its 3 experiments: {report:?}");
+    assert_eq!(
+        report.events_deleted, 4,
+        "the old account's creation and its 3 experiments: {report:?}"
+    );
     let again = echo.purge_audit_events(cutoff).await.unwrap();
     assert_eq!(again.events_deleted, 0, "idempotent");
     let v = echo.verify_audit_chain(&admin).await.unwrap();
@@ -465,7 +602,11 @@ async fn retention_and_erasure_keep_the_chain_verifiable(builder: EchoBuilder) {
         .await
         .unwrap()
         .events;
-    assert_eq!(events[0].target.as_ref().unwrap().id, kept.id.to_string(), "the event is kept");
+    assert_eq!(
+        events[0].target.as_ref().unwrap().id,
+        kept.id.to_string(),
+        "the event is kept"
+    );
     assert_eq!(events[0].request.ip, None);
     assert_eq!(events[0].request.request_id.as_deref(), Some("req-10"));
     assert!(echo.verify_audit_chain_against(&admin, &anchor).await.unwrap().ok);
@@ -537,7 +678,12 @@ async fn a_change_without_its_event_is_rolled_back(echo: Echo, break_audit: &str
     assert!(echo.verify_audit_chain(&Principal::admin()).await.unwrap().ok);
     // And with the trail working again, both succeed with their events.
     let (exp, ev) = written(&echo, async { echo.create_experiment(&me, spec(1)).await.unwrap() }).await;
-    assert_one(&ev, AuditAction::ExperimentCreate, ActorKind::Host, Some(("experiment", exp.id.to_string())));
+    assert_one(
+        &ev,
+        AuditAction::ExperimentCreate,
+        ActorKind::Host,
+        Some(("experiment", exp.id.to_string())),
+    );
     echo.close().await;
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What an audit event records. The wire names (`experiment.create`, ...) are stable:
 /// they are stored, hashed into the chain and used as query filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum AuditAction {
     #[serde(rename = "account.create")]
@@ -132,10 +132,18 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
     ("enqueue_run / start_run", AuditAction::RunEnqueue, true),
     ("resume_run", AuditAction::RunResume, false),
     ("cancel_run", AuditAction::RunCancel, true),
-    ("run finalization (executor, worker, sweep)", AuditAction::RunFinish, true),
+    (
+        "run finalization (executor, worker, sweep)",
+        AuditAction::RunFinish,
+        true,
+    ),
     ("create_api_key", AuditAction::ApiKeyCreate, true),
     ("revoke_api_key", AuditAction::ApiKeyRevoke, true),
-    ("reads by Principal::admin().acting_for(..)", AuditAction::AdminAccess, false),
+    (
+        "reads by Principal::admin().acting_for(..)",
+        AuditAction::AdminAccess,
+        false,
+    ),
     ("audit_events", AuditAction::AuditRead, false),
     ("purge_audit_events", AuditAction::AuditPurge, true),
     ("erase_audit_personal_data", AuditAction::AuditErasePersonalData, true),
@@ -153,6 +161,9 @@ mod tests {
             assert_eq!(a.as_str().parse::<AuditAction>().unwrap(), a);
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
         }
-        assert_eq!("run.explode".parse::<AuditAction>().unwrap_err().field(), Some("audit.action"));
+        assert_eq!(
+            "run.explode".parse::<AuditAction>().unwrap_err().field(),
+            Some("audit.action")
+        );
     }
 }

@@ -40,9 +40,10 @@ impl AuditQuery {
         match self.limit {
             None => Ok(DEFAULT_AUDIT_PAGE),
             Some(0) => Err(Error::invalid("audit.limit", "must be at least 1")),
-            Some(n) if n > MAX_AUDIT_PAGE => {
-                Err(Error::invalid("audit.limit", format!("{n} is above the maximum of {MAX_AUDIT_PAGE}")))
-            }
+            Some(n) if n > MAX_AUDIT_PAGE => Err(Error::invalid(
+                "audit.limit",
+                format!("{n} is above the maximum of {MAX_AUDIT_PAGE}"),
+            )),
             Some(n) => Ok(n),
         }
     }

@@ -63,7 +63,11 @@ impl std::fmt::Display for BrokenLink {
                 self.seq
             ),
             ChainProblem::HeadMismatch { head_seq } => {
-                write!(f, "the chain ends at {} but does not match its head ({head_seq})", self.seq)
+                write!(
+                    f,
+                    "the chain ends at {} but does not match its head ({head_seq})",
+                    self.seq
+                )
             }
             ChainProblem::AnchorMismatch { anchor_seq } => {
                 write!(f, "the anchored event {anchor_seq} is missing or was altered")
@@ -235,8 +239,15 @@ mod tests {
         let at = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
         let mut out: Vec<StoredAuditRow> = Vec::new();
         for seq in 1..=n {
-            let prev = out.last().map(|r| r.hash.clone()).unwrap_or(chain::GENESIS_HASH.to_vec());
-            out.push(chain::seal(&AuditRecord::system("t", None, AuditAction::RunFinish, at), seq, &prev));
+            let prev = out
+                .last()
+                .map(|r| r.hash.clone())
+                .unwrap_or(chain::GENESIS_HASH.to_vec());
+            out.push(chain::seal(
+                &AuditRecord::system("t", None, AuditAction::RunFinish, at),
+                seq,
+                &prev,
+            ));
         }
         out
     }
@@ -279,7 +290,10 @@ mod tests {
         // advance the head in the same breath (or did not): the head disagrees.
         let r = rows(4);
         let v = run(&r, &head_of(&r[2]), None);
-        assert_eq!(v.first_broken.unwrap().problem, ChainProblem::HeadMismatch { head_seq: 3 });
+        assert_eq!(
+            v.first_broken.unwrap().problem,
+            ChainProblem::HeadMismatch { head_seq: 3 }
+        );
     }
 
     #[test]
@@ -303,9 +317,15 @@ mod tests {
             forged.push(chain::seal(&rec, seq, &prev));
         }
         let head = head_of(&forged[3]);
-        assert!(run(&forged, &head, None).ok, "without an anchor the rewrite is consistent");
+        assert!(
+            run(&forged, &head, None).ok,
+            "without an anchor the rewrite is consistent"
+        );
         let v = run(&forged, &head, Some(anchor.clone()));
-        assert_eq!(v.first_broken.unwrap().problem, ChainProblem::AnchorMismatch { anchor_seq: 3 });
+        assert_eq!(
+            v.first_broken.unwrap().problem,
+            ChainProblem::AnchorMismatch { anchor_seq: 3 }
+        );
         assert!(run(&r, &head_of(&r[3]), Some(anchor)).ok);
     }
 
@@ -322,6 +342,9 @@ mod tests {
         // A checkpoint that does not match the first remaining event.
         let mut v = Verifier::new(Some((2, r[0].hash.clone())), None);
         assert!(!v.push(&r[2]));
-        assert_eq!(v.finish(&head_of(&r[4])).first_broken.unwrap().problem, ChainProblem::PrevHashMismatch);
+        assert_eq!(
+            v.finish(&head_of(&r[4])).first_broken.unwrap().problem,
+            ChainProblem::PrevHashMismatch
+        );
     }
 }

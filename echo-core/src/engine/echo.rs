@@ -204,22 +204,22 @@ impl Echo {
     pub async fn create_experiment(&self, principal: &Principal, spec: ExperimentSpec) -> Result<Experiment> {
         let audit = self.audit_record(principal, AuditAction::ExperimentCreate);
         self.audited(audit.clone(), async {
-        principal.require(Scope::ExperimentsWrite)?;
-        self.check_spec(&spec)?;
-        let now = self.now();
-        let experiment = Experiment {
-            id: ExperimentId::new(),
-            account_id: principal.account_id(),
-            spec,
-            created_at: now,
-            updated_at: now,
-        };
-        let audit = audit
-            .target("experiment", experiment.id)
-            .detail("name", &experiment.spec.name);
-        self.inner.store.insert_experiment_audited(&experiment, &audit).await?;
-        tracing::info!(experiment_id = %experiment.id, "experiment created");
-        Ok(experiment)
+            principal.require(Scope::ExperimentsWrite)?;
+            self.check_spec(&spec)?;
+            let now = self.now();
+            let experiment = Experiment {
+                id: ExperimentId::new(),
+                account_id: principal.account_id(),
+                spec,
+                created_at: now,
+                updated_at: now,
+            };
+            let audit = audit
+                .target("experiment", experiment.id)
+                .detail("name", &experiment.spec.name);
+            self.inner.store.insert_experiment_audited(&experiment, &audit).await?;
+            tracing::info!(experiment_id = %experiment.id, "experiment created");
+            Ok(experiment)
         })
         .await
     }
@@ -326,40 +326,40 @@ impl Echo {
             .audit_record(principal, AuditAction::RunEnqueue)
             .detail("experiment_id", experiment_id);
         self.audited(audit.clone(), async {
-        principal.require(Scope::RunsWrite)?;
-        if options.concurrency == Some(0) {
-            return Err(Error::invalid("options.concurrency", "must be at least 1"));
-        }
-        let experiment = self
-            .inner
-            .store
-            .get_experiment(principal.account_id(), experiment_id)
-            .await?;
-        // Providers may differ from when the experiment was saved: check again before
-        // anything is written.
-        self.check_spec(&experiment.spec)?;
-        let limits = self
-            .admit_run_start(principal, Some(experiment.spec.planned_samples()))
-            .await?;
-        let samples = super::plan::plan_samples(&experiment.spec);
-        let run = super::plan::new_run(
-            principal.account_id(),
-            experiment_id,
-            experiment.spec,
-            samples.len(),
-            options.seed.unwrap_or_else(rand::random),
-            self.now(),
-        );
-        self.reserve_run(&run, &limits).await?;
-        let audit = audit
-            .target("run", run.id)
-            .detail("planned_samples", run.planned_samples);
-        if let Err(e) = self.inner.store.enqueue_run_audited(&run, &samples, &audit).await {
-            self.refund_run(&run).await;
-            return Err(e);
-        }
-        tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
-        Ok(run)
+            principal.require(Scope::RunsWrite)?;
+            if options.concurrency == Some(0) {
+                return Err(Error::invalid("options.concurrency", "must be at least 1"));
+            }
+            let experiment = self
+                .inner
+                .store
+                .get_experiment(principal.account_id(), experiment_id)
+                .await?;
+            // Providers may differ from when the experiment was saved: check again before
+            // anything is written.
+            self.check_spec(&experiment.spec)?;
+            let limits = self
+                .admit_run_start(principal, Some(experiment.spec.planned_samples()))
+                .await?;
+            let samples = super::plan::plan_samples(&experiment.spec);
+            let run = super::plan::new_run(
+                principal.account_id(),
+                experiment_id,
+                experiment.spec,
+                samples.len(),
+                options.seed.unwrap_or_else(rand::random),
+                self.now(),
+            );
+            self.reserve_run(&run, &limits).await?;
+            let audit = audit
+                .target("run", run.id)
+                .detail("planned_samples", run.planned_samples);
+            if let Err(e) = self.inner.store.enqueue_run_audited(&run, &samples, &audit).await {
+                self.refund_run(&run).await;
+                return Err(e);
+            }
+            tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
+            Ok(run)
         })
         .await
     }
@@ -380,7 +380,9 @@ impl Echo {
     /// with [`Echo::enqueue_run`]). Samples already answered are not asked again; samples
     /// leased by a dead process are taken over once their lease expires.
     pub async fn resume_run(&self, principal: &Principal, run_id: RunId) -> Result<RunHandle> {
-        let audit = self.audit_record(principal, AuditAction::RunResume).target("run", run_id);
+        let audit = self
+            .audit_record(principal, AuditAction::RunResume)
+            .target("run", run_id);
         self.audited(audit.clone(), async {
             principal.require(Scope::RunsWrite)?;
             let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
@@ -455,7 +457,9 @@ impl Echo {
     /// Cancels a run: an execution in this process stops (as [`RunHandle::cancel`]); a run
     /// not executing here has its pending samples cancelled and its status set.
     pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
-        let audit = self.audit_record(principal, AuditAction::RunCancel).target("run", run_id);
+        let audit = self
+            .audit_record(principal, AuditAction::RunCancel)
+            .target("run", run_id);
         self.audited(audit.clone(), self.cancel_run_inner(principal, run_id, audit))
             .await
     }
@@ -488,8 +492,7 @@ impl Echo {
             None if !run.status.is_terminal() => {
                 let audit = audit.detail("status", "cancelled");
                 let changed =
-                    super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now(), &audit)
-                        .await?;
+                    super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now(), &audit).await?;
                 if !changed {
                     // Finished meanwhile: the request is still recorded.
                     self.inner.store.append_audit(&audit.detail("changed", false)).await?;

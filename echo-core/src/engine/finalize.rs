@@ -24,7 +24,9 @@ pub(crate) async fn finalize_run(
     run: RunId,
     now: DateTime<Utc>,
 ) -> Result<Option<RunStatus>> {
-    let status = store.finalize_run_audited(account, run, now, &finish_record(account, run, now)).await?;
+    let status = store
+        .finalize_run_audited(account, run, now, &finish_record(account, run, now))
+        .await?;
     if let Some(status) = status {
         on_finalized(store, account, run, status, now).await?;
     }

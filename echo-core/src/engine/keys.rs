@@ -29,47 +29,47 @@ impl Echo {
     pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<CreatedApiKey> {
         let audit = self.audit_record(principal, AuditAction::ApiKeyCreate);
         self.audited(audit.clone(), async {
-        principal.require(Scope::KeysManage)?;
-        let now = self.now();
-        let new = NewApiKey {
-            expires_at: new.expires_at.map(truncate_to_millis),
-            ..new
-        };
-        let (name, scopes) = new.validate(principal, now)?;
-        let generated = key_format::generate(new.environment);
-        let key = ApiKey {
-            id: ApiKeyId::new(),
-            account_id: principal.account_id(),
-            name,
-            display_prefix: generated.display_prefix,
-            environment: new.environment,
-            scopes,
-            created_at: now,
-            expires_at: new.expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        };
-        // Metadata only: never the secret, nor its hash.
-        let audit = audit
-            .target("api_key", key.id)
-            .detail("name", &key.name)
-            .detail("display_prefix", &key.display_prefix)
-            .detail("scopes", &key.scopes)
-            .detail("expires_at", key.expires_at);
-        self.store()
-            .insert_api_key_audited(
-                &ApiKeyRecord {
-                    key: key.clone(),
-                    key_hash: generated.hash,
-                },
-                &audit,
-            )
-            .await?;
-        tracing::info!(api_key_id = %key.id, prefix = %key.display_prefix, "API key created");
-        Ok(CreatedApiKey {
-            key,
-            secret: generated.secret,
-        })
+            principal.require(Scope::KeysManage)?;
+            let now = self.now();
+            let new = NewApiKey {
+                expires_at: new.expires_at.map(truncate_to_millis),
+                ..new
+            };
+            let (name, scopes) = new.validate(principal, now)?;
+            let generated = key_format::generate(new.environment);
+            let key = ApiKey {
+                id: ApiKeyId::new(),
+                account_id: principal.account_id(),
+                name,
+                display_prefix: generated.display_prefix,
+                environment: new.environment,
+                scopes,
+                created_at: now,
+                expires_at: new.expires_at,
+                revoked_at: None,
+                last_used_at: None,
+            };
+            // Metadata only: never the secret, nor its hash.
+            let audit = audit
+                .target("api_key", key.id)
+                .detail("name", &key.name)
+                .detail("display_prefix", &key.display_prefix)
+                .detail("scopes", &key.scopes)
+                .detail("expires_at", key.expires_at);
+            self.store()
+                .insert_api_key_audited(
+                    &ApiKeyRecord {
+                        key: key.clone(),
+                        key_hash: generated.hash,
+                    },
+                    &audit,
+                )
+                .await?;
+            tracing::info!(api_key_id = %key.id, prefix = %key.display_prefix, "API key created");
+            Ok(CreatedApiKey {
+                key,
+                secret: generated.secret,
+            })
         })
         .await
     }
@@ -89,7 +89,9 @@ impl Echo {
     /// `NotFound`.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), api_key_id = %id))]
     pub async fn revoke_api_key(&self, principal: &Principal, id: ApiKeyId) -> Result<ApiKey> {
-        let audit = self.audit_record(principal, AuditAction::ApiKeyRevoke).target("api_key", id);
+        let audit = self
+            .audit_record(principal, AuditAction::ApiKeyRevoke)
+            .target("api_key", id);
         self.audited(audit.clone(), async {
             principal.require(Scope::KeysManage)?;
             let key = self

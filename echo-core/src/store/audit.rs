@@ -42,8 +42,12 @@ pub trait AuditStore: Send + Sync {
     /// Deletes the oldest events, those before the first event at or after `before` (so
     /// only a whole prefix goes), in transactions of `batch` events, each recording a
     /// checkpoint; then appends an `audit.purge` event. Idempotent.
-    async fn purge_audit_before(&self, before: DateTime<Utc>, batch: u32, now: DateTime<Utc>)
-    -> Result<AuditPurgeReport>;
+    async fn purge_audit_before(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+        now: DateTime<Utc>,
+    ) -> Result<AuditPurgeReport>;
     /// Clears ip, user agent and salt of every event of `account` and appends `record`
     /// (an `audit.erase_personal_data` event) in the same transaction. Returns how many
     /// events were cleared.
@@ -64,8 +68,7 @@ pub trait AuditedWrites: Send + Sync {
         now: DateTime<Utc>,
         audit: &AuditRecord,
     ) -> Result<Experiment>;
-    async fn delete_experiment_audited(&self, account: AccountId, id: ExperimentId, audit: &AuditRecord)
-    -> Result<()>;
+    async fn delete_experiment_audited(&self, account: AccountId, id: ExperimentId, audit: &AuditRecord) -> Result<()>;
     async fn set_schedule_audited(
         &self,
         account: AccountId,
@@ -115,7 +118,10 @@ pub async fn verify_chain<S: AuditStore + ?Sized>(
     let checkpoint = store.audit_checkpoint().await?;
     let mut head = store.audit_head().await?;
     let start = match &checkpoint {
-        Some(cp) => Some((cp.seq, hex::decode(&cp.hash).map_err(|e| crate::Error::Internal(e.to_string()))?)),
+        Some(cp) => Some((
+            cp.seq,
+            hex::decode(&cp.hash).map_err(|e| crate::Error::Internal(e.to_string()))?,
+        )),
         None => None,
     };
     let mut verifier = Verifier::new(start, anchor);

@@ -81,7 +81,10 @@ pub async fn audit_append_query_and_verify(store: &dyn Store) {
     let head = store.audit_head().await.expect("head");
     assert_eq!(head.seq, written[4].seq);
     assert_eq!(head.hash, written[4].hash);
-    assert_eq!(written[1].prev_hash, written[0].hash, "each event links to the previous one");
+    assert_eq!(
+        written[1].prev_hash, written[0].hash,
+        "each event links to the previous one"
+    );
 
     // Read back exactly as appended.
     let page = store
@@ -109,7 +112,10 @@ pub async fn audit_append_query_and_verify(store: &dyn Store) {
         })
         .await
         .expect("query");
-    assert_eq!(deletes.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [written[3].seq, written[4].seq]);
+    assert_eq!(
+        deletes.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [written[3].seq, written[4].seq]
+    );
     let window = store
         .audit_events(&AuditQuery {
             from: Some(base + chrono::Duration::minutes(1)),
@@ -118,7 +124,10 @@ pub async fn audit_append_query_and_verify(store: &dyn Store) {
         })
         .await
         .expect("query");
-    assert_eq!(window.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [written[1].seq, written[2].seq]);
+    assert_eq!(
+        window.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [written[1].seq, written[2].seq]
+    );
 
     // Keyset pagination by seq: pages of 2 give every event once, in order.
     let mut seen = Vec::new();
@@ -177,13 +186,20 @@ pub async fn audit_writes_are_atomic(store: &dyn Store) {
         ErrorKind::NotFound,
         "delete missing",
     );
-    assert_eq!(store.audit_head().await.expect("head").seq, head.seq, "a failed change writes no event");
+    assert_eq!(
+        store.audit_head().await.expect("head").seq,
+        head.seq,
+        "a failed change writes no event"
+    );
 
     // The change succeeds: exactly one event, in the same transaction.
     let e = experiment(store, a.id, now).await;
     let r = run(&e, 3, now);
     let record = AuditRecord::by(&principal, AuditAction::RunEnqueue, now).target("run", r.id);
-    store.enqueue_run_audited(&r, &samples(3), &record).await.expect("enqueue");
+    store
+        .enqueue_run_audited(&r, &samples(3), &record)
+        .await
+        .expect("enqueue");
     let after = store.audit_head().await.expect("head");
     assert_eq!(after.seq, head.seq + 1);
     let page = store
@@ -195,19 +211,30 @@ pub async fn audit_writes_are_atomic(store: &dyn Store) {
         .expect("query");
     assert_eq!(page.events.len(), 1);
     assert_eq!(page.events[0].action, "run.enqueue");
-    assert_eq!(page.events[0].target.as_ref().map(|t| t.id.clone()), Some(r.id.to_string()));
+    assert_eq!(
+        page.events[0].target.as_ref().map(|t| t.id.clone()),
+        Some(r.id.to_string())
+    );
 
     // A status change that does not happen (already terminal) writes nothing.
     let cancel = AuditRecord::by(&principal, AuditAction::RunCancel, now).target("run", r.id);
-    assert!(store
-        .set_run_status_audited(a.id, r.id, RunStatus::Cancelled, now, &cancel)
-        .await
-        .expect("cancel"));
-    assert!(!store
-        .set_run_status_audited(a.id, r.id, RunStatus::Cancelled, now, &cancel)
-        .await
-        .expect("cancel again"));
-    assert_eq!(store.audit_head().await.expect("head").seq, head.seq + 2, "one event per real change");
+    assert!(
+        store
+            .set_run_status_audited(a.id, r.id, RunStatus::Cancelled, now, &cancel)
+            .await
+            .expect("cancel")
+    );
+    assert!(
+        !store
+            .set_run_status_audited(a.id, r.id, RunStatus::Cancelled, now, &cancel)
+            .await
+            .expect("cancel again")
+    );
+    assert_eq!(
+        store.audit_head().await.expect("head").seq,
+        head.seq + 2,
+        "one event per real change"
+    );
     assert_ok(&verify(store).await, "after audited writes");
 }
 
@@ -221,22 +248,43 @@ pub async fn audit_purge_keeps_the_rest_verifiable(store: &dyn Store) {
         seqs.push(store.append_audit(&r).await.expect("append").seq);
     }
     let cutoff = base + day * 2;
-    let report = store.purge_audit_before(cutoff, 2, base + day * 5).await.expect("purge");
+    let report = store
+        .purge_audit_before(cutoff, 2, base + day * 5)
+        .await
+        .expect("purge");
     assert!(report.events_deleted >= 2, "the two old events go: {report:?}");
-    assert_eq!(report.checkpoint_seq, Some(seqs[1]), "the checkpoint is the last purged event");
-    let cp = store.audit_checkpoint().await.expect("checkpoint").expect("some checkpoint");
+    assert_eq!(
+        report.checkpoint_seq,
+        Some(seqs[1]),
+        "the checkpoint is the last purged event"
+    );
+    let cp = store
+        .audit_checkpoint()
+        .await
+        .expect("checkpoint")
+        .expect("some checkpoint");
     assert_eq!(cp.seq, seqs[1]);
     let remaining = store.audit_rows(0, 10).await.expect("rows");
-    assert_eq!(remaining.first().map(|r| r.seq), Some(seqs[2]), "only a prefix was removed");
+    assert_eq!(
+        remaining.first().map(|r| r.seq),
+        Some(seqs[2]),
+        "only a prefix was removed"
+    );
     let v = verify(store).await;
     assert_ok(&v, "after purge");
     assert_eq!(v.from_checkpoint, Some(seqs[1]));
     // The purge itself is recorded.
-    let last = store.audit_rows(store.audit_head().await.unwrap().seq, 1).await.unwrap();
+    let last = store
+        .audit_rows(store.audit_head().await.unwrap().seq, 1)
+        .await
+        .unwrap();
     assert_eq!(last[0].action, "audit.purge");
     // Idempotent: nothing more to do, nothing written.
     let head = store.audit_head().await.expect("head");
-    let again = store.purge_audit_before(cutoff, 2, base + day * 5).await.expect("purge");
+    let again = store
+        .purge_audit_before(cutoff, 2, base + day * 5)
+        .await
+        .expect("purge");
     assert_eq!(again.events_deleted, 0);
     assert_eq!(store.audit_head().await.expect("head"), head);
     assert_ok(&verify(store).await, "after a second purge");
@@ -268,9 +316,17 @@ pub async fn audit_erasure_keeps_the_chain(store: &dyn Store) {
         assert_eq!(e.request.user_agent, None);
     }
     assert!(events_a[0].personal_data_erased);
-    assert_eq!(events_a[0].request.request_id.as_deref(), Some("req-1"), "ids are not personal data");
+    assert_eq!(
+        events_a[0].request.request_id.as_deref(),
+        Some("req-1"),
+        "ids are not personal data"
+    );
     let events_b = store.audit_events(&of(b.id)).await.expect("query").events;
-    assert_eq!(events_b[0].request.ip.as_deref(), Some("203.0.113.9"), "another account is untouched");
+    assert_eq!(
+        events_b[0].request.ip.as_deref(),
+        Some("203.0.113.9"),
+        "another account is untouched"
+    );
     assert_ok(&verify(store).await, "after erasure");
     // Again: nothing left to clear.
     assert_eq!(store.erase_audit_personal_data(a.id, &erase).await.expect("erase"), 0);
@@ -329,7 +385,11 @@ fn assert_broken(v: &AuditVerification, seq: i64, what: &str, problem: impl Fn(&
         .unwrap_or_else(|| panic!("{what}: tampering went undetected"));
     assert!(!v.ok);
     assert_eq!(broken.seq, seq, "{what}: reported at the wrong event ({broken:?})");
-    assert!(problem(&broken.problem), "{what}: unexpected problem {:?}", broken.problem);
+    assert!(
+        problem(&broken.problem),
+        "{what}: unexpected problem {:?}",
+        broken.problem
+    );
 }
 
 /// Editing any column, deleting, replacing, appending behind the head's back, reordering
@@ -339,7 +399,10 @@ pub async fn audit_tampering_is_detected(store: &dyn Store, raw: &dyn RawSql) {
     // The guard: an ordinary UPDATE is refused; clearing personal data is allowed.
     let seqs = five_events(store).await;
     let err = raw
-        .execute(&format!("UPDATE audit_events SET action = 'forged' WHERE seq = {}", seqs[0]), false)
+        .execute(
+            &format!("UPDATE audit_events SET action = 'forged' WHERE seq = {}", seqs[0]),
+            false,
+        )
         .await
         .expect_err("the trigger refuses edits");
     assert!(err.contains("append-only"), "{err}");
@@ -367,9 +430,12 @@ pub async fn audit_tampering_is_detected(store: &dyn Store, raw: &dyn RawSql) {
     for (column, value) in edits {
         let seqs = five_events(store).await;
         let target = seqs[2];
-        raw.execute(&format!("UPDATE audit_events SET {column} = {value} WHERE seq = {target}"), true)
-            .await
-            .unwrap_or_else(|e| panic!("edit {column}: {e}"));
+        raw.execute(
+            &format!("UPDATE audit_events SET {column} = {value} WHERE seq = {target}"),
+            true,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("edit {column}: {e}"));
         let what = format!("editing {column}");
         assert_broken(&verify(store).await, target, &what, |p| {
             matches!(

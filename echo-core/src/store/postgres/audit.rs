@@ -27,9 +27,10 @@ const ROW_COLUMNS: &str = "seq, account_id, at, actor, actor_id, action, target_
 
 /// Appends `record` as the next event, inside the caller's write transaction.
 pub(crate) async fn append(conn: &mut PgConnection, record: &AuditRecord) -> Result<StoredAuditRow> {
-    let (head_seq, head_hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
-        .fetch_one(&mut *conn)
-        .await?;
+    let (head_seq, head_hash): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await?;
     let row = chain::seal(record, head_seq + 1, &head_hash);
     let sql = format!(
         "INSERT INTO audit_events ({ROW_COLUMNS}) VALUES \
@@ -138,7 +139,8 @@ impl AuditStore for PgStore {
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<AuditPage> {
         let limit = query.effective_limit()?;
-        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > "));
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > "));
         qb.push_bind(query.after_seq.unwrap_or(0));
         if let Some(account) = query.account {
             qb.push(" AND account_id = ").push_bind(account.0);

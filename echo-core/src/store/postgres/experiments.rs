@@ -66,7 +66,11 @@ impl ExperimentStore for PgStore {
 
 impl PgStore {
     /// Inserts the experiment and, when given, its audit event in one transaction.
-    pub(super) async fn insert_experiment_with(&self, experiment: &Experiment, audit: Option<&AuditRecord>) -> Result<()> {
+    pub(super) async fn insert_experiment_with(
+        &self,
+        experiment: &Experiment,
+        audit: Option<&AuditRecord>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO experiments (id, account_id, name, spec, created_at, updated_at) \
@@ -91,7 +95,6 @@ impl PgStore {
         tx.commit().await?;
         Ok(())
     }
-
 
     /// Updates the experiment and, when given, appends its audit event in one transaction.
     pub(super) async fn update_experiment_with(

@@ -137,7 +137,8 @@ impl AuditStore for SqliteStore {
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<AuditPage> {
         let limit = query.effective_limit()?;
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > "));
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > "));
         qb.push_bind(query.after_seq.unwrap_or(0));
         if let Some(account) = query.account {
             qb.push(" AND account_id = ").push_bind(account.0);

@@ -84,7 +84,11 @@ impl ExperimentStore for SqliteStore {
 
 impl SqliteStore {
     /// Inserts the experiment and, when given, its audit event in one transaction.
-    pub(super) async fn insert_experiment_with(&self, experiment: &Experiment, audit: Option<&AuditRecord>) -> Result<()> {
+    pub(super) async fn insert_experiment_with(
+        &self,
+        experiment: &Experiment,
+        audit: Option<&AuditRecord>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let spec = to_json(&experiment.spec, "experiment spec")?;
         sqlx::query(
@@ -110,7 +114,6 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(())
     }
-
 
     /// Updates the experiment and, when given, appends its audit event in one transaction.
     pub(super) async fn update_experiment_with(
