@@ -68,6 +68,7 @@ conformance_tests!(
     audit_purge_keeps_the_rest_verifiable,
     audit_erasure_keeps_the_chain,
     audit_concurrent_appends_are_gap_free,
+    audit_races_write_one_event,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

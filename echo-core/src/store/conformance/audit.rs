@@ -518,3 +518,83 @@ pub async fn audit_tampering_is_detected(store: &dyn Store, raw: &dyn RawSql) {
         *p == ChainProblem::Truncated { head_seq: seqs[4] }
     });
 }
+
+/// The writes whose event depends on winning a race — a scheduled slot's run, a run's
+/// terminal transition — write it exactly once, however many contenders.
+pub async fn audit_races_write_one_event(store: &dyn Store) {
+    use crate::store::{ScheduleKind, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
+
+    let a = account(store, "audit-races").await;
+    let now = after_last(store).await;
+    let e = experiment(store, a.id, now).await;
+    let slot = now + chrono::Duration::hours(1);
+    let schedule = StoredSchedule {
+        kind: ScheduleKind::Interval,
+        expr: "3600".into(),
+        next_run_at: slot,
+    };
+    store.set_schedule(a.id, e.id, Some(&schedule)).await.expect("set");
+    let head = store.audit_head().await.expect("head");
+
+    let candidates: Vec<_> = (0..5).map(|_| (run(&e, 2, slot), samples(2))).collect();
+    let racers = candidates.iter().map(|(r, s)| {
+        let record = AuditRecord::system("scheduler", Some(a.id), AuditAction::RunEnqueue, slot).target("run", r.id);
+        async move {
+            let scheduled = ScheduledRun {
+                run: r,
+                samples: s,
+                due_at: slot,
+                slot,
+                next_run_at: slot + chrono::Duration::hours(1),
+            };
+            store.create_scheduled_run_audited(scheduled, &record).await
+        }
+    });
+    let outcomes: Vec<_> = join_all(racers).await.into_iter().map(|r| r.expect("create")).collect();
+    let winner = candidates
+        .iter()
+        .zip(&outcomes)
+        .find(|(_, o)| **o == ScheduledRunOutcome::Created)
+        .map(|((r, _), _)| r.id)
+        .expect("one winner");
+    let events = store
+        .audit_events(&AuditQuery {
+            after_seq: Some(head.seq),
+            ..Default::default()
+        })
+        .await
+        .expect("query")
+        .events;
+    assert_eq!(events.len(), 1, "one slot, one run, one event: {events:#?}");
+    assert_eq!(
+        events[0].target.as_ref().map(|t| t.id.clone()),
+        Some(winner.to_string())
+    );
+
+    // Finalization: concurrent finalizers, one transition, one `run.finish` with its status.
+    store
+        .cancel_pending_samples(a.id, winner, slot)
+        .await
+        .expect("cancel samples");
+    let head = store.audit_head().await.expect("head");
+    let record = AuditRecord::system("finalizer", Some(a.id), AuditAction::RunFinish, slot).target("run", winner);
+    let finalizers = (0..4).map(|_| store.finalize_run_audited(a.id, winner, slot, &record));
+    let results: Vec<_> = join_all(finalizers)
+        .await
+        .into_iter()
+        .map(|r| r.expect("finalize"))
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1, "{results:?}");
+    let events = store
+        .audit_events(&AuditQuery {
+            after_seq: Some(head.seq),
+            ..Default::default()
+        })
+        .await
+        .expect("query")
+        .events;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].action, "run.finish");
+    assert_eq!(events[0].details["status"], "cancelled");
+    assert_ok(&verify(store).await, "after races");
+}

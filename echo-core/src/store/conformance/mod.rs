@@ -25,7 +25,8 @@ mod schedules;
 pub use accounts::accounts_round_trip;
 pub use audit::{
     RawSql, audit_append_query_and_verify, audit_concurrent_appends_are_gap_free, audit_erasure_keeps_the_chain,
-    audit_purge_keeps_the_rest_verifiable, audit_tampering_is_detected, audit_writes_are_atomic,
+    audit_purge_keeps_the_rest_verifiable, audit_races_write_one_event, audit_tampering_is_detected,
+    audit_writes_are_atomic,
 };
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
@@ -106,4 +107,5 @@ pub async fn run_all(store: &dyn Store) {
     audit_purge_keeps_the_rest_verifiable(store).await;
     audit_erasure_keeps_the_chain(store).await;
     audit_concurrent_appends_are_gap_free(store).await;
+    audit_races_write_one_event(store).await;
 }
