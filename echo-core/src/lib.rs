@@ -10,6 +10,7 @@
 //! See `docs/architecture.md`.
 
 pub mod analysis;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod engine;

@@ -64,6 +64,12 @@ conformance_tests!(
     leader_lease_exclusive_and_fenced,
     leader_lease_single_winner_under_concurrency,
     adaptive_wave_append_is_idempotent,
+    audit_append_query_and_verify,
+    audit_writes_are_atomic,
+    audit_purge_keeps_the_rest_verifiable,
+    audit_erasure_keeps_the_chain,
+    audit_concurrent_appends_are_gap_free,
+    audit_races_write_one_event,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,5 +78,41 @@ async fn run_all_twice_on_one_database() {
     conformance::run_all(&store).await;
     // Twice: the checks tolerate data left by earlier checks.
     conformance::run_all(&store).await;
+    store.close().await;
+}
+
+/// Raw SQL on the database, as someone with write access (here the owner) would run it.
+struct PgRaw<'a>(&'a echo_core::store::PgStore);
+
+#[async_trait::async_trait]
+impl conformance::RawSql for PgRaw<'_> {
+    async fn execute(&self, sql: &str, bypass_guard: bool) -> Result<u64, String> {
+        let mut tx = self.0.pool().begin().await.map_err(|e| e.to_string())?;
+        if bypass_guard {
+            sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let n = sqlx::query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?
+            .rows_affected();
+        if bypass_guard {
+            sqlx::query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok(n)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_tampering_is_detected() {
+    let (_db, store) = pg_store_or_skip!("audit_tampering_is_detected");
+    conformance::audit_tampering_is_detected(&store, &PgRaw(&store)).await;
     store.close().await;
 }

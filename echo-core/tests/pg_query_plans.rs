@@ -29,9 +29,10 @@ const DUE_SCHEDULES: &str = "SELECT id, account_id, next_run_at FROM experiments
      WHERE next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2";
 /// Verifying a presented API key by the SHA-256 of its secret.
 const KEY_BY_HASH: &str = "SELECT id, account_id, scopes, expires_at, revoked_at FROM api_keys WHERE key_hash = $1";
-/// An account's audit trail from a time on, in time order.
-const AUDIT_BY_ACCOUNT: &str = "SELECT seq, at, actor, action, target, details FROM audit_events \
-     WHERE account_id = $1 AND at >= $2 ORDER BY at LIMIT $3";
+/// An account's audit trail from a time on, in chain order (as `AuditStore::audit_events`
+/// builds it with the account and `from` filters).
+const AUDIT_BY_ACCOUNT: &str = "SELECT seq, at, actor, action, target_type, target_id, details FROM audit_events \
+     WHERE seq > $1 AND account_id = $2 AND at >= $3 ORDER BY seq LIMIT $4";
 
 /// The account of run `r` (SQL): the owner of experiment `r * 250`.
 const RUN_ACCOUNT: &str = "(CASE WHEN r * 250 < 20000 THEN 0 ELSE (r * 250) % 1000 END)";
@@ -156,8 +157,8 @@ async fn load(store: &PgStore) {
         ),
         (
             format!(
-                "INSERT INTO audit_events (account_id, at, actor, action, details, prev_hash, hash) \
-                 SELECT md5('acct' || (CASE WHEN i < 20000 THEN 0 ELSE i % 1000 END))::uuid, {T0} + i * 10, \
+                "INSERT INTO audit_events (seq, account_id, at, actor, action, details, prev_hash, hash) \
+                 SELECT i + 1, md5('acct' || (CASE WHEN i < 20000 THEN 0 ELSE i % 1000 END))::uuid, {T0} + i * 10, \
                         'host', 'run.started', '{{}}', \
                         sha256(('e' || (i - 1))::bytea), sha256(('e' || i)::bytea) \
                  FROM generate_series(0, 99999) i"
@@ -576,7 +577,7 @@ async fn hot_queries_use_their_indexes() {
             AUDIT_BY_ACCOUNT,
             // An ordinary tenant (for the big one, walking the time index and filtering is as
             // good: a fifth of all events are its own).
-            &[id("acct", 5), T0.to_string(), "100".into()],
+            &["0".into(), id("acct", 5), T0.to_string(), "100".into()],
             &["audit_events_by_account"],
             // Its 80 events may be fetched by bitmap and sorted: only the index matters.
             false,

@@ -172,8 +172,8 @@ async fn audit_events_and_consents_are_append_only() {
     let store = db.store().await;
     let pool = store.pool();
     sqlx::query(
-        "INSERT INTO audit_events (at, actor, action, prev_hash, hash) \
-         VALUES (1, 'host', 'test', '\\x00'::bytea, '\\x01'::bytea)",
+        "INSERT INTO audit_events (seq, at, actor, action, prev_hash, hash) \
+         VALUES (1, 1, 'host', 'test', '\\x00'::bytea, '\\x01'::bytea)",
     )
     .execute(pool)
     .await

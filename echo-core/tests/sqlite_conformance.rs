@@ -90,6 +90,12 @@ conformance_tests!(
     leader_lease_exclusive_and_fenced,
     leader_lease_single_winner_under_concurrency,
     adaptive_wave_append_is_idempotent,
+    audit_append_query_and_verify,
+    audit_writes_are_atomic,
+    audit_purge_keeps_the_rest_verifiable,
+    audit_erasure_keeps_the_chain,
+    audit_concurrent_appends_are_gap_free,
+    audit_races_write_one_event,
 );
 
 #[tokio::test]
@@ -104,5 +110,53 @@ async fn run_all_on_one_shared_file_store() {
     conformance::run_all(&store).await;
     // Twice: the checks tolerate data left by earlier checks.
     conformance::run_all(&store).await;
+    store.close().await;
+}
+
+/// Raw SQL on a SQLite store, as someone with write access to the file would run it.
+struct SqliteRaw<'a>(&'a SqliteStore);
+
+#[async_trait::async_trait]
+impl conformance::RawSql for SqliteRaw<'_> {
+    async fn execute(&self, sql: &str, bypass_guard: bool) -> Result<u64, String> {
+        let pool = self.0.pool();
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        let trigger: Option<(String,)> =
+            sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_events_no_update'")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        if bypass_guard {
+            sqlx::query("DROP TRIGGER audit_events_no_update")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let n = sqlx::query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?
+            .rows_affected();
+        if bypass_guard && let Some((create,)) = trigger {
+            sqlx::query(&create)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok(n)
+    }
+}
+
+#[tokio::test]
+async fn audit_tampering_is_detected_in_memory() {
+    let store = memory_store().await;
+    conformance::audit_tampering_is_detected(&store, &SqliteRaw(&store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_tampering_is_detected_in_a_file() {
+    let (store, _dir) = file_store().await;
+    conformance::audit_tampering_is_detected(&store, &SqliteRaw(&store)).await;
     store.close().await;
 }

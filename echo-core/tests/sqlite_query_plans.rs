@@ -96,9 +96,10 @@ const DUE_SCHEDULES: &str = "SELECT id, account_id, next_run_at FROM experiments
      WHERE next_run_at IS NOT NULL AND next_run_at <= ?1 ORDER BY next_run_at LIMIT ?2";
 /// Verifying a presented API key by the SHA-256 of its secret.
 const KEY_BY_HASH: &str = "SELECT id, account_id, scopes, expires_at, revoked_at FROM api_keys WHERE key_hash = ?1";
-/// An account's audit trail from a time on, in time order.
-const AUDIT_BY_ACCOUNT: &str = "SELECT seq, at, actor, action, target, details FROM audit_events \
-     WHERE account_id = ?1 AND at >= ?2 ORDER BY at LIMIT ?3";
+/// An account's audit trail from a time on, in chain order (as `AuditStore::audit_events`
+/// builds it with the account and `from` filters).
+const AUDIT_BY_ACCOUNT: &str = "SELECT seq, at, actor, action, target_type, target_id, details FROM audit_events \
+     WHERE seq > ?1 AND account_id = ?2 AND at >= ?3 ORDER BY seq LIMIT ?4";
 
 async fn check_hot_plans(store: &SqliteStore) {
     // Printed for reading with `--nocapture`.

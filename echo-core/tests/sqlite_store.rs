@@ -50,6 +50,8 @@ async fn every_table_of_the_design_exists_and_is_strict() {
         [
             "accounts",
             "api_keys",
+            "audit_chain_head",
+            "audit_checkpoints",
             "audit_events",
             "citations",
             "consents",

@@ -15,6 +15,7 @@ mod api_key;
 mod failure;
 pub mod key_format;
 mod principal;
+mod request_context;
 pub(crate) mod usage;
 pub(crate) mod verify;
 
@@ -22,3 +23,4 @@ pub use api_key::{ApiKey, CreatedApiKey, MAX_KEY_NAME_CHARS, NewApiKey};
 pub use failure::{AuthFailure, INVALID_KEY_MESSAGE};
 pub use key_format::{KeyEnvironment, KeyHash};
 pub use principal::{Actor, Principal, Scope};
+pub use request_context::{MAX_REQUEST_FIELD_CHARS, RequestContext};

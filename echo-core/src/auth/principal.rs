@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ApiKey;
+use super::{ApiKey, RequestContext};
 use crate::model::AccountId;
 use crate::{Error, Result};
 
@@ -106,6 +106,10 @@ pub struct Principal {
     account_id: Option<AccountId>,
     scopes: Vec<Scope>,
     actor: Actor,
+    /// The request being served, when the host passed it ([`Principal::with_request`]);
+    /// recorded in the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<RequestContext>,
 }
 
 impl Principal {
@@ -121,6 +125,7 @@ impl Principal {
                 Scope::KeysManage,
             ],
             actor: Actor::Host,
+            request: None,
         }
     }
 
@@ -131,6 +136,7 @@ impl Principal {
             account_id: None,
             scopes: Scope::ALL.to_vec(),
             actor: Actor::Admin,
+            request: None,
         }
     }
 
@@ -158,6 +164,7 @@ impl Principal {
             account_id: Some(account),
             scopes,
             actor,
+            request: None,
         }
     }
 
@@ -189,6 +196,18 @@ impl Principal {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// The same principal serving `request`: its ip, user agent, request and correlation
+    /// ids go into the audit events of the operations it performs.
+    pub fn with_request(mut self, request: RequestContext) -> Self {
+        self.request = Some(request.normalized());
+        self
+    }
+
+    /// The request this principal serves, if the host passed one.
+    pub fn request(&self) -> Option<&RequestContext> {
+        self.request.as_ref()
     }
 
     /// Whether the principal holds `scope` (admin holds every scope).

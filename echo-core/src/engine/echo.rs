@@ -11,6 +11,7 @@ use super::executor::execute_run;
 use super::run_context::RunContext;
 use super::{EchoBuilder, EngineConfig, Progress, ProviderRegistry, RunHandle};
 use crate::analysis::{BrandCatalog, DictionaryExtractor, Extractor};
+use crate::audit::{AuditAction, AuditTarget};
 use crate::auth::usage::KeyUsage;
 use crate::auth::{Principal, Scope};
 use crate::clock::Clock;
@@ -146,6 +147,17 @@ impl Echo {
     /// `PermissionDenied`.
     #[tracing::instrument(skip_all, fields(name = %new.name))]
     pub async fn create_account(&self, principal: &Principal, new: NewAccount) -> Result<Account> {
+        let audit = self.audit_record(principal, AuditAction::AccountCreate);
+        self.audited(audit.clone(), self.create_account_inner(principal, new, audit))
+            .await
+    }
+
+    async fn create_account_inner(
+        &self,
+        principal: &Principal,
+        new: NewAccount,
+        audit: crate::audit::AuditRecord,
+    ) -> Result<Account> {
         principal.require_admin()?;
         if new.name.trim().is_empty() {
             return Err(Error::invalid("account.name", "must not be blank"));
@@ -170,7 +182,11 @@ impl Echo {
             tier,
             created_at: self.now(),
         };
-        self.inner.store.insert_account(&account).await?;
+        let audit = audit
+            .account(account.id)
+            .target("account", account.id)
+            .detail("tier", &account.tier);
+        self.inner.store.insert_account_audited(&account, &audit).await?;
         tracing::info!(account_id = %account.id, "account created");
         Ok(account)
     }
@@ -178,7 +194,10 @@ impl Echo {
     /// The principal's own account.
     pub async fn get_account(&self, principal: &Principal) -> Result<Account> {
         principal.require(Scope::ExperimentsRead)?;
-        self.inner.store.get_account(principal.account_id()).await
+        let account = self.inner.store.get_account(principal.account_id()).await?;
+        self.audit_admin_read(principal, "get_account", Some(AuditTarget::new("account", account.id)))
+            .await?;
+        Ok(account)
     }
 
     // ---- experiments ----------------------------------------------------------------
@@ -188,32 +207,44 @@ impl Echo {
     /// fail with `InvalidInput` naming the field; nothing is written.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn create_experiment(&self, principal: &Principal, spec: ExperimentSpec) -> Result<Experiment> {
-        principal.require(Scope::ExperimentsWrite)?;
-        self.check_spec(&spec)?;
-        let now = self.now();
-        let experiment = Experiment {
-            id: ExperimentId::new(),
-            account_id: principal.account_id(),
-            spec,
-            created_at: now,
-            updated_at: now,
-        };
-        self.inner.store.insert_experiment(&experiment).await?;
-        tracing::info!(experiment_id = %experiment.id, "experiment created");
-        Ok(experiment)
+        let audit = self.audit_record(principal, AuditAction::ExperimentCreate);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::ExperimentsWrite)?;
+            self.check_spec(&spec)?;
+            let now = self.now();
+            let experiment = Experiment {
+                id: ExperimentId::new(),
+                account_id: principal.account_id(),
+                spec,
+                created_at: now,
+                updated_at: now,
+            };
+            let audit = audit
+                .target("experiment", experiment.id)
+                .detail("name", &experiment.spec.name);
+            self.inner.store.insert_experiment_audited(&experiment, &audit).await?;
+            tracing::info!(experiment_id = %experiment.id, "experiment created");
+            Ok(experiment)
+        })
+        .await
     }
 
     /// One experiment of the principal's account.
     pub async fn get_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<Experiment> {
         principal.require(Scope::ExperimentsRead)?;
-        self.inner.store.get_experiment(principal.account_id(), id).await
+        let experiment = self.inner.store.get_experiment(principal.account_id(), id).await?;
+        self.audit_admin_read(principal, "get_experiment", Some(AuditTarget::new("experiment", id)))
+            .await?;
+        Ok(experiment)
     }
 
     /// The account's experiments, newest first, keyset-paginated.
     pub async fn list_experiments(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Experiment>> {
         principal.require(Scope::ExperimentsRead)?;
         page.effective_limit()?;
-        self.inner.store.list_experiments(principal.account_id(), page).await
+        let listed = self.inner.store.list_experiments(principal.account_id(), page).await?;
+        self.audit_admin_read(principal, "list_experiments", None).await?;
+        Ok(listed)
     }
 
     /// Replaces an experiment's spec (validated as on create). Runs already started keep
@@ -225,20 +256,35 @@ impl Echo {
         id: ExperimentId,
         spec: ExperimentSpec,
     ) -> Result<Experiment> {
-        principal.require(Scope::ExperimentsWrite)?;
-        self.check_spec(&spec)?;
-        self.inner
-            .store
-            .update_experiment(principal.account_id(), id, &spec, self.now())
-            .await
+        let audit = self
+            .audit_record(principal, AuditAction::ExperimentUpdate)
+            .target("experiment", id);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::ExperimentsWrite)?;
+            self.check_spec(&spec)?;
+            self.inner
+                .store
+                .update_experiment_audited(principal.account_id(), id, &spec, self.now(), &audit)
+                .await
+        })
+        .await
     }
 
     /// Deletes an experiment with its runs and their data. `Conflict` while one of its
     /// runs is still pending or running.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %id))]
     pub async fn delete_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<()> {
-        principal.require(Scope::ExperimentsWrite)?;
-        self.inner.store.delete_experiment(principal.account_id(), id).await
+        let audit = self
+            .audit_record(principal, AuditAction::ExperimentDelete)
+            .target("experiment", id);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::ExperimentsWrite)?;
+            self.inner
+                .store
+                .delete_experiment_audited(principal.account_id(), id, &audit)
+                .await
+        })
+        .await
     }
 
     pub(super) fn check_spec(&self, spec: &ExperimentSpec) -> Result<BrandCatalog> {
@@ -281,47 +327,56 @@ impl Echo {
         experiment_id: ExperimentId,
         options: &RunOptions,
     ) -> Result<Run> {
-        principal.require(Scope::RunsWrite)?;
-        if options.concurrency == Some(0) {
-            return Err(Error::invalid("options.concurrency", "must be at least 1"));
-        }
-        let experiment = self
-            .inner
-            .store
-            .get_experiment(principal.account_id(), experiment_id)
-            .await?;
-        // Providers may differ from when the experiment was saved: check again before
-        // anything is written.
-        self.check_spec(&experiment.spec)?;
-        // An adaptive run plans (and reserves) its maximum, and enqueues its first wave.
-        let planned = match &options.adaptive {
-            Some(adaptive) => super::adaptive::validate(adaptive, &experiment.spec)?,
-            None => experiment.spec.planned_samples(),
-        };
-        let limits = self.admit_run_start(principal, Some(planned)).await?;
-        let samples = match &options.adaptive {
-            Some(adaptive) => super::adaptive::first_wave(&experiment.spec, adaptive),
-            None => super::plan::plan_samples(&experiment.spec),
-        };
-        let mut run = super::plan::new_run(
-            principal.account_id(),
-            experiment_id,
-            experiment.spec,
-            samples.len(),
-            options.seed.unwrap_or_else(rand::random),
-            self.now(),
-        );
-        if let Some(adaptive) = options.adaptive {
-            run.planned_samples = planned;
-            run.adaptive = Some(adaptive);
-        }
-        self.reserve_run(&run, &limits).await?;
-        if let Err(e) = self.inner.store.enqueue_run(&run, &samples).await {
-            self.refund_run(&run).await;
-            return Err(e);
-        }
-        tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
-        Ok(run)
+        let audit = self
+            .audit_record(principal, AuditAction::RunEnqueue)
+            .detail("experiment_id", experiment_id);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::RunsWrite)?;
+            if options.concurrency == Some(0) {
+                return Err(Error::invalid("options.concurrency", "must be at least 1"));
+            }
+            let experiment = self
+                .inner
+                .store
+                .get_experiment(principal.account_id(), experiment_id)
+                .await?;
+            // Providers may differ from when the experiment was saved: check again before
+            // anything is written.
+            self.check_spec(&experiment.spec)?;
+            // An adaptive run plans (and reserves) its maximum, and enqueues its first wave.
+            let planned = match &options.adaptive {
+                Some(adaptive) => super::adaptive::validate(adaptive, &experiment.spec)?,
+                None => experiment.spec.planned_samples(),
+            };
+            let limits = self.admit_run_start(principal, Some(planned)).await?;
+            let samples = match &options.adaptive {
+                Some(adaptive) => super::adaptive::first_wave(&experiment.spec, adaptive),
+                None => super::plan::plan_samples(&experiment.spec),
+            };
+            let mut run = super::plan::new_run(
+                principal.account_id(),
+                experiment_id,
+                experiment.spec,
+                samples.len(),
+                options.seed.unwrap_or_else(rand::random),
+                self.now(),
+            );
+            if let Some(adaptive) = options.adaptive {
+                run.planned_samples = planned;
+                run.adaptive = Some(adaptive);
+            }
+            self.reserve_run(&run, &limits).await?;
+            let audit = audit
+                .target("run", run.id)
+                .detail("planned_samples", run.planned_samples);
+            if let Err(e) = self.inner.store.enqueue_run_audited(&run, &samples, &audit).await {
+                self.refund_run(&run).await;
+                return Err(e);
+            }
+            tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
+            Ok(run)
+        })
+        .await
     }
 
     /// Enqueues a run and executes it in this process. The handle streams progress,
@@ -340,11 +395,20 @@ impl Echo {
     /// with [`Echo::enqueue_run`]). Samples already answered are not asked again; samples
     /// leased by a dead process are taken over once their lease expires.
     pub async fn resume_run(&self, principal: &Principal, run_id: RunId) -> Result<RunHandle> {
-        principal.require(Scope::RunsWrite)?;
-        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
-        self.inner.providers.check_targets(&run.spec.targets)?;
-        self.admit_run_start(principal, None).await?;
-        self.execute(run, None)
+        let audit = self
+            .audit_record(principal, AuditAction::RunResume)
+            .target("run", run_id);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::RunsWrite)?;
+            let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+            self.inner.providers.check_targets(&run.spec.targets)?;
+            self.admit_run_start(principal, None).await?;
+            // Resuming changes nothing in the store by itself (the execution claims samples
+            // later): the request is recorded on its own.
+            self.inner.store.append_audit(&audit).await?;
+            self.execute(run, None)
+        })
+        .await
     }
 
     /// The execution context of `run`: its compiled extractor and the engine's parts.
@@ -408,6 +472,19 @@ impl Echo {
     /// Cancels a run: an execution in this process stops (as [`RunHandle::cancel`]); a run
     /// not executing here has its pending samples cancelled and its status set.
     pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
+        let audit = self
+            .audit_record(principal, AuditAction::RunCancel)
+            .target("run", run_id);
+        self.audited(audit.clone(), self.cancel_run_inner(principal, run_id, audit))
+            .await
+    }
+
+    async fn cancel_run_inner(
+        &self,
+        principal: &Principal,
+        run_id: RunId,
+        audit: crate::audit::AuditRecord,
+    ) -> Result<()> {
         principal.require(Scope::RunsWrite)?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let token = self
@@ -418,11 +495,30 @@ impl Echo {
             .get(&run_id)
             .cloned();
         match token {
-            Some(token) => token.cancel(),
-            None if !run.status.is_terminal() => {
-                super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now()).await?;
+            Some(token) => {
+                // The execution here makes the transition (and writes `run.finish`); the
+                // request is recorded now.
+                self.inner
+                    .store
+                    .append_audit(&audit.detail("executing_here", true))
+                    .await?;
+                token.cancel();
             }
-            None => {}
+            None if !run.status.is_terminal() => {
+                let audit = audit.detail("status", "cancelled");
+                let changed =
+                    super::finalize::cancel_run(&*self.inner.store, run.account_id, run_id, self.now(), &audit).await?;
+                if !changed {
+                    // Finished meanwhile: the request is still recorded.
+                    self.inner.store.append_audit(&audit.detail("changed", false)).await?;
+                }
+            }
+            None => {
+                self.inner
+                    .store
+                    .append_audit(&audit.detail("changed", false).detail("status", run.status.as_str()))
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -430,7 +526,10 @@ impl Echo {
     /// One run of the principal's account.
     pub async fn get_run(&self, principal: &Principal, run_id: RunId) -> Result<Run> {
         principal.require(Scope::ExperimentsRead)?;
-        self.inner.store.get_run(principal.account_id(), run_id).await
+        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        self.audit_admin_read(principal, "get_run", Some(AuditTarget::new("run", run_id)))
+            .await?;
+        Ok(run)
     }
 
     /// The runs of an experiment, newest first.
@@ -452,6 +551,8 @@ impl Echo {
     pub async fn report(&self, principal: &Principal, run_id: RunId) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+        self.audit_admin_read(principal, "report", Some(AuditTarget::new("run", run_id)))
+            .await?;
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         super::report::build(&*self.inner.store, &run, &catalog, self.now()).await
     }

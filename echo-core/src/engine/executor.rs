@@ -84,7 +84,8 @@ pub(crate) async fn execute_run(
 
     let now = ctx.clock.now();
     if cancel.is_cancelled() {
-        super::finalize::cancel_run(&*ctx.store, account, run.id, now).await?;
+        let audit = super::finalize::finish_record(account, run.id, now).detail("status", "cancelled");
+        super::finalize::cancel_run(&*ctx.store, account, run.id, now, &audit).await?;
     } else {
         super::finalize::finalize_run(&*ctx.store, account, run.id, now).await?;
     }

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Result;
+use crate::audit::{AuditAction, AuditRecord};
 use crate::model::{AccountId, RunId, RunStatus};
 use crate::store::Store;
 
@@ -28,19 +29,36 @@ pub(crate) async fn finalize_run(
     if !super::adaptive::sampling_done(store, account, run, now).await? {
         return Ok(None);
     }
-    let status = store.finalize_run(account, run, now).await?;
+    let status = store
+        .finalize_run_audited(account, run, now, &finish_record(account, run, now))
+        .await?;
     if let Some(status) = status {
         on_finalized(store, account, run, status, now).await?;
     }
     Ok(status)
 }
 
+/// The `run.finish` event of a run's terminal transition, made by Echo itself; the store
+/// adds the status it decided.
+pub(crate) fn finish_record(account: AccountId, run: RunId, now: DateTime<Utc>) -> AuditRecord {
+    AuditRecord::system("finalizer", Some(account), AuditAction::RunFinish, now).target("run", run)
+}
+
 /// Cancels a run: its pending samples are cancelled and the run ends `cancelled` at once
 /// (samples already leased may still finish; they are kept). Returns whether this call
-/// made the transition (then [`on_finalized`] ran).
-pub(crate) async fn cancel_run(store: &dyn Store, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<bool> {
+/// made the transition (then [`on_finalized`] ran). `audit` is written with the status
+/// change, in its transaction: the canceller's `run.cancel`, or the executor's `run.finish`.
+pub(crate) async fn cancel_run(
+    store: &dyn Store,
+    account: AccountId,
+    run: RunId,
+    now: DateTime<Utc>,
+    audit: &AuditRecord,
+) -> Result<bool> {
     store.cancel_pending_samples(account, run, now).await?;
-    let changed = store.set_run_status(account, run, RunStatus::Cancelled, now).await?;
+    let changed = store
+        .set_run_status_audited(account, run, RunStatus::Cancelled, now, audit)
+        .await?;
     if changed {
         // An adaptive wave appended between the two statements is cancelled too (appends
         // check the status under the run's lock, so none can follow this one).

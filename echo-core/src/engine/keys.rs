@@ -12,6 +12,7 @@
 //! request, in every process sharing the store.
 
 use super::Echo;
+use crate::audit::AuditAction;
 use crate::auth::key_format;
 use crate::auth::verify::{self, NoTrace, Step, Trace};
 use crate::auth::{ApiKey, AuthFailure, CreatedApiKey, NewApiKey, Principal, Scope};
@@ -26,37 +27,51 @@ impl Echo {
     /// include `admin`.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<CreatedApiKey> {
-        principal.require(Scope::KeysManage)?;
-        let now = self.now();
-        let new = NewApiKey {
-            expires_at: new.expires_at.map(truncate_to_millis),
-            ..new
-        };
-        let (name, scopes) = new.validate(principal, now)?;
-        let generated = key_format::generate(new.environment);
-        let key = ApiKey {
-            id: ApiKeyId::new(),
-            account_id: principal.account_id(),
-            name,
-            display_prefix: generated.display_prefix,
-            environment: new.environment,
-            scopes,
-            created_at: now,
-            expires_at: new.expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        };
-        self.store()
-            .insert_api_key(&ApiKeyRecord {
-                key: key.clone(),
-                key_hash: generated.hash,
+        let audit = self.audit_record(principal, AuditAction::ApiKeyCreate);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::KeysManage)?;
+            let now = self.now();
+            let new = NewApiKey {
+                expires_at: new.expires_at.map(truncate_to_millis),
+                ..new
+            };
+            let (name, scopes) = new.validate(principal, now)?;
+            let generated = key_format::generate(new.environment);
+            let key = ApiKey {
+                id: ApiKeyId::new(),
+                account_id: principal.account_id(),
+                name,
+                display_prefix: generated.display_prefix,
+                environment: new.environment,
+                scopes,
+                created_at: now,
+                expires_at: new.expires_at,
+                revoked_at: None,
+                last_used_at: None,
+            };
+            // Metadata only: never the secret, nor its hash.
+            let audit = audit
+                .target("api_key", key.id)
+                .detail("name", &key.name)
+                .detail("display_prefix", &key.display_prefix)
+                .detail("scopes", &key.scopes)
+                .detail("expires_at", key.expires_at);
+            self.store()
+                .insert_api_key_audited(
+                    &ApiKeyRecord {
+                        key: key.clone(),
+                        key_hash: generated.hash,
+                    },
+                    &audit,
+                )
+                .await?;
+            tracing::info!(api_key_id = %key.id, prefix = %key.display_prefix, "API key created");
+            Ok(CreatedApiKey {
+                key,
+                secret: generated.secret,
             })
-            .await?;
-        tracing::info!(api_key_id = %key.id, prefix = %key.display_prefix, "API key created");
-        Ok(CreatedApiKey {
-            key,
-            secret: generated.secret,
         })
+        .await
     }
 
     /// The account's keys (revoked and expired included), newest first, keyset-paginated.
@@ -64,7 +79,9 @@ impl Echo {
     pub async fn list_api_keys(&self, principal: &Principal, page: &PageRequest) -> Result<Page<ApiKey>> {
         principal.require(Scope::KeysManage)?;
         page.effective_limit()?;
-        self.store().list_api_keys(principal.account_id(), page).await
+        let listed = self.store().list_api_keys(principal.account_id(), page).await?;
+        self.audit_admin_read(principal, "list_api_keys", None).await?;
+        Ok(listed)
     }
 
     /// Revokes a key of the principal's account; it stops authenticating at once, in every
@@ -72,13 +89,19 @@ impl Echo {
     /// `NotFound`.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), api_key_id = %id))]
     pub async fn revoke_api_key(&self, principal: &Principal, id: ApiKeyId) -> Result<ApiKey> {
-        principal.require(Scope::KeysManage)?;
-        let key = self
-            .store()
-            .revoke_api_key(principal.account_id(), id, self.now())
-            .await?;
-        tracing::info!("API key revoked");
-        Ok(key)
+        let audit = self
+            .audit_record(principal, AuditAction::ApiKeyRevoke)
+            .target("api_key", id);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::KeysManage)?;
+            let key = self
+                .store()
+                .revoke_api_key_audited(principal.account_id(), id, self.now(), &audit)
+                .await?;
+            tracing::info!("API key revoked");
+            Ok(key)
+        })
+        .await
     }
 
     /// Turns a presented API key into the [`Principal`] it stands for: its account and

@@ -10,6 +10,7 @@
 
 pub(crate) mod adaptive;
 mod adaptive_estimate;
+mod audit_api;
 mod builder;
 mod config;
 mod dispatcher;
@@ -38,6 +39,7 @@ mod worker;
 
 pub use adaptive::MIN_WAVE as ADAPTIVE_MIN_WAVE;
 pub use adaptive_estimate::{AdaptiveEstimate, estimate_adaptive};
+pub use audit_api::AUDIT_PURGE_BATCH;
 pub use builder::EchoBuilder;
 pub use config::EngineConfig;
 pub use echo::{Echo, RunOptions};

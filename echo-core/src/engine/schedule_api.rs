@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Echo, Schedule};
 use crate::Result;
+use crate::audit::AuditAction;
 use crate::auth::{Principal, Scope};
 use crate::model::{ExperimentId, RunId};
 
@@ -34,24 +35,39 @@ impl Echo {
         experiment: ExperimentId,
         schedule: Option<Schedule>,
     ) -> Result<Option<DateTime<Utc>>> {
-        principal.require(Scope::ExperimentsWrite)?;
-        let account = principal.account_id();
-        match schedule {
-            Some(schedule) => {
-                schedule.validate()?;
-                let next = schedule.next_after(self.now())?;
-                self.store()
-                    .set_schedule(account, experiment, Some(&schedule.to_stored(next)))
-                    .await?;
-                tracing::info!(next_run_at = %next, "schedule set");
-                Ok(Some(next))
+        let action = match schedule {
+            Some(_) => AuditAction::ScheduleSet,
+            None => AuditAction::ScheduleClear,
+        };
+        let audit = self.audit_record(principal, action).target("experiment", experiment);
+        self.audited(audit.clone(), async {
+            principal.require(Scope::ExperimentsWrite)?;
+            let account = principal.account_id();
+            match schedule {
+                Some(schedule) => {
+                    schedule.validate()?;
+                    let next = schedule.next_after(self.now())?;
+                    let stored = schedule.to_stored(next);
+                    let audit = audit
+                        .detail("kind", stored.kind.as_str())
+                        .detail("expr", &stored.expr)
+                        .detail("next_run_at", next);
+                    self.store()
+                        .set_schedule_audited(account, experiment, Some(&stored), &audit)
+                        .await?;
+                    tracing::info!(next_run_at = %next, "schedule set");
+                    Ok(Some(next))
+                }
+                None => {
+                    self.store()
+                        .set_schedule_audited(account, experiment, None, &audit)
+                        .await?;
+                    tracing::info!("schedule removed");
+                    Ok(None)
+                }
             }
-            None => {
-                self.store().set_schedule(account, experiment, None).await?;
-                tracing::info!("schedule removed");
-                Ok(None)
-            }
-        }
+        })
+        .await
     }
 
     /// The experiment's schedule, `None` when it runs only on demand.

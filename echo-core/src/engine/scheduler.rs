@@ -59,13 +59,25 @@ async fn create_due_run(echo: &Echo, due: &DueSchedule, now: DateTime<Utc>) -> R
     echo.reserve_run(&run, &limits).await?;
     let created = echo
         .store()
-        .create_scheduled_run(ScheduledRun {
-            run: &run,
-            samples: &samples,
-            due_at: due.schedule.next_run_at,
-            slot,
-            next_run_at,
-        })
+        .create_scheduled_run_audited(
+            ScheduledRun {
+                run: &run,
+                samples: &samples,
+                due_at: due.schedule.next_run_at,
+                slot,
+                next_run_at,
+            },
+            &crate::audit::AuditRecord::system(
+                "scheduler",
+                Some(run.account_id),
+                crate::audit::AuditAction::RunEnqueue,
+                now,
+            )
+            .target("run", run.id)
+            .detail("experiment_id", run.experiment_id)
+            .detail("slot", slot)
+            .detail("planned_samples", run.planned_samples),
+        )
         .await;
     let outcome = match created {
         Ok(outcome) => outcome,

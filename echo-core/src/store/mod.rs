@@ -17,6 +17,7 @@
 //! Backends: [`sqlite`] (embedded, the default) and [`postgres`] (many worker processes).
 
 pub mod adaptive;
+pub mod audit;
 pub mod conformance;
 pub mod dashboard;
 mod finalize;
@@ -42,6 +43,7 @@ use crate::model::{
 };
 
 pub use adaptive::{AdaptiveStore, RunProgress, TargetProgress, Wave};
+pub use audit::{AuditStore, AuditedWrites, verify_chain};
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
@@ -241,6 +243,8 @@ pub trait Store:
     + ScheduleStore
     + LeaderStore
     + AdaptiveStore
+    + AuditStore
+    + AuditedWrites
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

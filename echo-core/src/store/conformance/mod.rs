@@ -9,6 +9,7 @@
 
 mod accounts;
 mod adaptive;
+mod audit;
 mod dashboard;
 mod experiments;
 mod finalize;
@@ -24,6 +25,11 @@ mod schedules;
 
 pub use accounts::accounts_round_trip;
 pub use adaptive::adaptive_wave_append_is_idempotent;
+pub use audit::{
+    RawSql, audit_append_query_and_verify, audit_concurrent_appends_are_gap_free, audit_erasure_keeps_the_chain,
+    audit_purge_keeps_the_rest_verifiable, audit_races_write_one_event, audit_tampering_is_detected,
+    audit_writes_are_atomic,
+};
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use finalize::{finalize_run_once, finalize_status_rules};
@@ -99,4 +105,10 @@ pub async fn run_all(store: &dyn Store) {
     leader_lease_exclusive_and_fenced(store).await;
     leader_lease_single_winner_under_concurrency(store).await;
     adaptive_wave_append_is_idempotent(store).await;
+    audit_append_query_and_verify(store).await;
+    audit_writes_are_atomic(store).await;
+    audit_purge_keeps_the_rest_verifiable(store).await;
+    audit_erasure_keeps_the_chain(store).await;
+    audit_concurrent_appends_are_gap_free(store).await;
+    audit_races_write_one_event(store).await;
 }

@@ -8,6 +8,7 @@ use super::PgStore;
 use super::convert::{map_db_error, ms};
 use super::rows;
 use super::sql::{EXPERIMENT_COLUMNS, LIST_EXPERIMENTS};
+use crate::audit::AuditRecord;
 use crate::model::{AccountId, Experiment, ExperimentId, ExperimentSpec, Page, PageRequest};
 use crate::store::sqlite::experiments::{into_page, keyset_bound};
 use crate::store::{ExperimentStore, KeysetCursor};
@@ -16,26 +17,7 @@ use crate::{Error, Result};
 #[async_trait::async_trait]
 impl ExperimentStore for PgStore {
     async fn insert_experiment(&self, experiment: &Experiment) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO experiments (id, account_id, name, spec, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(experiment.id.0)
-        .bind(experiment.account_id.0)
-        .bind(&experiment.spec.name)
-        .bind(Json(&experiment.spec))
-        .bind(ms(experiment.created_at))
-        .bind(ms(experiment.updated_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            map_db_error(
-                e,
-                || Error::Conflict(format!("experiment {} already exists", experiment.id)),
-                || Error::not_found("account", experiment.account_id),
-            )
-        })?;
-        Ok(())
+        self.insert_experiment_with(experiment, None).await
     }
 
     async fn get_experiment(&self, account: AccountId, id: ExperimentId) -> Result<Experiment> {
@@ -74,6 +56,56 @@ impl ExperimentStore for PgStore {
         spec: &ExperimentSpec,
         now: DateTime<Utc>,
     ) -> Result<Experiment> {
+        self.update_experiment_with(account, id, spec, now, None).await
+    }
+
+    async fn delete_experiment(&self, account: AccountId, id: ExperimentId) -> Result<()> {
+        self.delete_experiment_with(account, id, None).await
+    }
+}
+
+impl PgStore {
+    /// Inserts the experiment and, when given, its audit event in one transaction.
+    pub(super) async fn insert_experiment_with(
+        &self,
+        experiment: &Experiment,
+        audit: Option<&AuditRecord>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO experiments (id, account_id, name, spec, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(experiment.id.0)
+        .bind(experiment.account_id.0)
+        .bind(&experiment.spec.name)
+        .bind(Json(&experiment.spec))
+        .bind(ms(experiment.created_at))
+        .bind(ms(experiment.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            map_db_error(
+                e,
+                || Error::Conflict(format!("experiment {} already exists", experiment.id)),
+                || Error::not_found("account", experiment.account_id),
+            )
+        })?;
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Updates the experiment and, when given, appends its audit event in one transaction.
+    pub(super) async fn update_experiment_with(
+        &self,
+        account: AccountId,
+        id: ExperimentId,
+        spec: &ExperimentSpec,
+        now: DateTime<Utc>,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Experiment> {
+        let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE experiments SET name = $1, spec = $2, updated_at = $3 WHERE id = $4 AND account_id = $5 \
              RETURNING {EXPERIMENT_COLUMNS}"
@@ -84,15 +116,24 @@ impl ExperimentStore for PgStore {
             .bind(ms(now))
             .bind(id.0)
             .bind(account.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        match row {
-            Some(row) => rows::experiment(&row),
-            None => Err(Error::not_found("experiment", id)),
-        }
+        let experiment = match row {
+            Some(row) => rows::experiment(&row)?,
+            None => return Err(Error::not_found("experiment", id)),
+        };
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(experiment)
     }
 
-    async fn delete_experiment(&self, account: AccountId, id: ExperimentId) -> Result<()> {
+    /// Deletes the experiment and, when given, appends its audit event in one transaction.
+    pub(super) async fn delete_experiment_with(
+        &self,
+        account: AccountId,
+        id: ExperimentId,
+        audit: Option<&AuditRecord>,
+    ) -> Result<()> {
         // Lock the experiment row first: an enqueue_run of this experiment either committed
         // before (its run is seen below) or waits on this lock and then finds no experiment
         // (enqueue locks the row FOR KEY SHARE, which FOR UPDATE excludes).
@@ -124,6 +165,7 @@ impl ExperimentStore for PgStore {
             .bind(account.0)
             .execute(&mut *tx)
             .await?;
+        super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }

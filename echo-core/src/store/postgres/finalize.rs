@@ -19,6 +19,34 @@ use crate::{Error, Result};
 #[async_trait::async_trait]
 impl FinalizeStore for PgStore {
     async fn finalize_run(&self, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<Option<RunStatus>> {
+        self.finalize_run_with(account, run, now, None).await
+    }
+
+    async fn unfinalized_runs(&self, limit: u32) -> Result<Vec<UnfinalizedRun>> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(UNFINALIZED_RUNS)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(run, account)| UnfinalizedRun {
+                account_id: account.into(),
+                run_id: run.into(),
+            })
+            .collect())
+    }
+}
+
+impl PgStore {
+    /// Finalizes the run and, on a transition with `audit` given, appends the event (with
+    /// detail `status`) in the same transaction.
+    pub(super) async fn finalize_run_with(
+        &self,
+        account: AccountId,
+        run: RunId,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<Option<RunStatus>> {
         let mut tx = self.pool.begin().await?;
         let status: Option<(String,)> = sqlx::query_as(LOCK_RUN_FOR_FINALIZE)
             .bind(account.0)
@@ -60,21 +88,12 @@ impl FinalizeStore for PgStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if changed == 1
+            && let Some(audit) = audit
+        {
+            super::audit::append(&mut tx, &audit.clone().detail("status", status.as_str())).await?;
+        }
         tx.commit().await?;
         Ok((changed == 1).then_some(status))
-    }
-
-    async fn unfinalized_runs(&self, limit: u32) -> Result<Vec<UnfinalizedRun>> {
-        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(UNFINALIZED_RUNS)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(run, account)| UnfinalizedRun {
-                account_id: account.into(),
-                run_id: run.into(),
-            })
-            .collect())
     }
 }

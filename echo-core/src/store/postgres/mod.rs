@@ -19,6 +19,7 @@
 
 mod accounts;
 mod adaptive;
+pub(crate) mod audit;
 mod config;
 mod convert;
 mod dashboard;

@@ -121,9 +121,15 @@ pub(super) async fn insert_run(
 }
 
 impl PgStore {
-    async fn enqueue(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
+    pub(super) async fn enqueue(
+        &self,
+        run: &Run,
+        samples: &[NewSample],
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_run(&mut tx, run, samples, None).await?;
+        super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         tracing::debug!(run_id = %run.id, samples = samples.len(), "run enqueued");
         Ok(())
@@ -144,7 +150,7 @@ impl PgStore {
 #[async_trait::async_trait]
 impl RunStore for PgStore {
     async fn enqueue_run(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
-        self.enqueue(run, samples).await
+        self.enqueue(run, samples, None).await
     }
 
     async fn get_run(&self, account: AccountId, id: RunId) -> Result<Run> {
@@ -184,32 +190,7 @@ impl RunStore for PgStore {
         status: RunStatus,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        // One statement: the terminal guard and the timestamps are decided by the row's
-        // current values (re-read under the row lock by a concurrent update), so concurrent
-        // callers cannot overwrite a terminal status.
-        let sql = format!(
-            "UPDATE runs SET status = $3, \
-                started_at = CASE WHEN $3 = 'running' AND started_at IS NULL THEN $4 ELSE started_at END, \
-                finished_at = CASE WHEN $3 IN {TERMINAL_STATUSES} THEN $4 ELSE finished_at END \
-             WHERE id = $2 AND account_id = $1 AND status <> $3 AND status NOT IN {TERMINAL_STATUSES}"
-        );
-        let changed = sqlx::query(&sql)
-            .bind(account.0)
-            .bind(id.0)
-            .bind(status.as_str())
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if changed == 1 {
-            return Ok(true);
-        }
-        // Unchanged: either the run is not visible (NotFound) or the status could not move.
-        if self.run_visible(account, id).await? {
-            Ok(false)
-        } else {
-            Err(Error::not_found("run", id))
-        }
+        self.set_run_status_with(account, id, status, now, None).await
     }
 
     async fn claim_samples(&self, request: &ClaimRequest<'_>) -> Result<Vec<SampleTask>> {
@@ -251,6 +232,50 @@ impl RunStore for PgStore {
                 .map_err(|e| Error::Internal(format!("sample {sample} holds an unreadable raw response: {e}")))
         })
         .transpose()
+    }
+}
+
+impl PgStore {
+    /// Sets the status and, when it changed and `audit` is given, appends the event in the
+    /// same transaction.
+    pub(super) async fn set_run_status_with(
+        &self,
+        account: AccountId,
+        id: RunId,
+        status: RunStatus,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // One statement: the terminal guard and the timestamps are decided by the row's
+        // current values (re-read under the row lock by a concurrent update), so concurrent
+        // callers cannot overwrite a terminal status.
+        let sql = format!(
+            "UPDATE runs SET status = $3, \
+                started_at = CASE WHEN $3 = 'running' AND started_at IS NULL THEN $4 ELSE started_at END, \
+                finished_at = CASE WHEN $3 IN {TERMINAL_STATUSES} THEN $4 ELSE finished_at END \
+             WHERE id = $2 AND account_id = $1 AND status <> $3 AND status NOT IN {TERMINAL_STATUSES}"
+        );
+        let changed = sqlx::query(&sql)
+            .bind(account.0)
+            .bind(id.0)
+            .bind(status.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            super::audit::append_opt(&mut tx, audit).await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        tx.rollback().await?;
+        // Unchanged: either the run is not visible (NotFound) or the status could not move.
+        if self.run_visible(account, id).await? {
+            Ok(false)
+        } else {
+            Err(Error::not_found("run", id))
+        }
     }
 }
 

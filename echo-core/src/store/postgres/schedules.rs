@@ -38,19 +38,7 @@ impl ScheduleStore for PgStore {
         experiment: ExperimentId,
         schedule: Option<&StoredSchedule>,
     ) -> Result<()> {
-        let changed = sqlx::query(SET_SCHEDULE)
-            .bind(account.0)
-            .bind(experiment.0)
-            .bind(schedule.map(|s| s.kind.as_str()))
-            .bind(schedule.map(|s| s.expr.as_str()))
-            .bind(schedule.map(|s| ms(s.next_run_at)))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            return Err(Error::not_found("experiment", experiment));
-        }
-        Ok(())
+        self.set_schedule_with(account, experiment, schedule, None).await
     }
 
     async fn get_schedule(&self, account: AccountId, experiment: ExperimentId) -> Result<Option<StoredSchedule>> {
@@ -89,6 +77,67 @@ impl ScheduleStore for PgStore {
     }
 
     async fn create_scheduled_run(&self, s: ScheduledRun<'_>) -> Result<ScheduledRunOutcome> {
+        self.create_scheduled_run_with(s, None).await
+    }
+
+    async fn scheduled_run(
+        &self,
+        account: AccountId,
+        experiment: ExperimentId,
+        slot: DateTime<Utc>,
+    ) -> Result<Option<RunId>> {
+        let visible = sqlx::query(EXPERIMENT_VISIBLE)
+            .bind(experiment.0)
+            .bind(account.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        if visible.is_none() {
+            return Err(Error::not_found("experiment", experiment));
+        }
+        let row: Option<(Uuid,)> = sqlx::query_as(SCHEDULED_RUN)
+            .bind(account.0)
+            .bind(experiment.0)
+            .bind(ms(slot))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(id,)| id.into()))
+    }
+}
+
+impl PgStore {
+    /// Sets the schedule and, when given, appends its audit event in one transaction.
+    pub(super) async fn set_schedule_with(
+        &self,
+        account: AccountId,
+        experiment: ExperimentId,
+        schedule: Option<&StoredSchedule>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(SET_SCHEDULE)
+            .bind(account.0)
+            .bind(experiment.0)
+            .bind(schedule.map(|s| s.kind.as_str()))
+            .bind(schedule.map(|s| s.expr.as_str()))
+            .bind(schedule.map(|s| ms(s.next_run_at)))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(Error::not_found("experiment", experiment));
+        }
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates the slot's run and, when it was created and `audit` is given, appends the
+    /// event in the same transaction.
+    pub(super) async fn create_scheduled_run_with(
+        &self,
+        s: ScheduledRun<'_>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<ScheduledRunOutcome> {
         let run = s.run;
         let mut tx = self.pool.begin().await?;
         let advanced = sqlx::query(ADVANCE_SCHEDULE)
@@ -113,34 +162,14 @@ impl ScheduleStore for PgStore {
             return Ok(ScheduledRunOutcome::Stale);
         }
         let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot))).await?;
+        if created {
+            super::audit::append_opt(&mut tx, audit).await?;
+        }
         tx.commit().await?;
         Ok(if created {
             ScheduledRunOutcome::Created
         } else {
             ScheduledRunOutcome::SlotTaken
         })
-    }
-
-    async fn scheduled_run(
-        &self,
-        account: AccountId,
-        experiment: ExperimentId,
-        slot: DateTime<Utc>,
-    ) -> Result<Option<RunId>> {
-        let visible = sqlx::query(EXPERIMENT_VISIBLE)
-            .bind(experiment.0)
-            .bind(account.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        if visible.is_none() {
-            return Err(Error::not_found("experiment", experiment));
-        }
-        let row: Option<(Uuid,)> = sqlx::query_as(SCHEDULED_RUN)
-            .bind(account.0)
-            .bind(experiment.0)
-            .bind(ms(slot))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(id,)| id.into()))
     }
 }

@@ -15,6 +15,34 @@ use crate::{Error, Result};
 #[async_trait::async_trait]
 impl FinalizeStore for SqliteStore {
     async fn finalize_run(&self, account: AccountId, run: RunId, now: DateTime<Utc>) -> Result<Option<RunStatus>> {
+        self.finalize_run_with(account, run, now, None).await
+    }
+
+    async fn unfinalized_runs(&self, limit: u32) -> Result<Vec<UnfinalizedRun>> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(UNFINALIZED_RUNS)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(run, account)| UnfinalizedRun {
+                account_id: account.into(),
+                run_id: run.into(),
+            })
+            .collect())
+    }
+}
+
+impl SqliteStore {
+    /// Finalizes the run and, on a transition with `audit` given, appends the event (with
+    /// detail `status`) in the same transaction.
+    pub(super) async fn finalize_run_with(
+        &self,
+        account: AccountId,
+        run: RunId,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<Option<RunStatus>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let groups: Vec<(Option<String>, i64)> = sqlx::query_as(SAMPLE_COUNTS)
             .bind(account.0)
@@ -47,21 +75,12 @@ impl FinalizeStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if changed == 1
+            && let Some(audit) = audit
+        {
+            super::audit::append(&mut tx, &audit.clone().detail("status", status.as_str())).await?;
+        }
         tx.commit().await?;
         Ok((changed == 1).then_some(status))
-    }
-
-    async fn unfinalized_runs(&self, limit: u32) -> Result<Vec<UnfinalizedRun>> {
-        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(UNFINALIZED_RUNS)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(run, account)| UnfinalizedRun {
-                account_id: account.into(),
-                run_id: run.into(),
-            })
-            .collect())
     }
 }

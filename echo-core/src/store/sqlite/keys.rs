@@ -43,31 +43,7 @@ fn record(row: &SqliteRow) -> Result<ApiKeyRecord> {
 #[async_trait::async_trait]
 impl KeyStore for SqliteStore {
     async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<()> {
-        let key = &record.key;
-        sqlx::query(
-            "INSERT INTO api_keys (id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, \
-             revoked_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .bind(key.id.0)
-        .bind(key.account_id.0)
-        .bind(record.key_hash.as_bytes().as_slice())
-        .bind(&key.display_prefix)
-        .bind(&key.name)
-        .bind(to_json(&key.scopes, "key scopes")?)
-        .bind(ms(key.created_at))
-        .bind(opt_ms(key.expires_at))
-        .bind(opt_ms(key.revoked_at))
-        .bind(opt_ms(key.last_used_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            map_db_error(
-                e,
-                || Error::Conflict(format!("API key {} (or its hash) already exists", key.id)),
-                || Error::not_found("account", key.account_id),
-            )
-        })?;
-        Ok(())
+        self.insert_api_key_with(record, None).await
     }
 
     async fn find_api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>> {
@@ -113,16 +89,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn revoke_api_key(&self, account: AccountId, id: ApiKeyId, now: DateTime<Utc>) -> Result<ApiKey> {
-        let row = sqlx::query(REVOKE_API_KEY)
-            .bind(account.0)
-            .bind(id.0)
-            .bind(ms(now))
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(record(&row)?.key),
-            None => Err(Error::not_found("API key", id)),
-        }
+        self.revoke_api_key_with(account, id, now, None).await
     }
 
     async fn touch_api_keys(&self, touches: &[KeyTouch]) -> Result<u64> {
@@ -142,6 +109,68 @@ impl KeyStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(updated)
+    }
+}
+
+impl SqliteStore {
+    /// Inserts the key and, when given, its audit event in one transaction.
+    pub(super) async fn insert_api_key_with(
+        &self,
+        record: &ApiKeyRecord,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let key = &record.key;
+        sqlx::query(
+            "INSERT INTO api_keys (id, account_id, key_hash, prefix, name, scopes, created_at, expires_at, \
+             revoked_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(key.id.0)
+        .bind(key.account_id.0)
+        .bind(record.key_hash.as_bytes().as_slice())
+        .bind(&key.display_prefix)
+        .bind(&key.name)
+        .bind(to_json(&key.scopes, "key scopes")?)
+        .bind(ms(key.created_at))
+        .bind(opt_ms(key.expires_at))
+        .bind(opt_ms(key.revoked_at))
+        .bind(opt_ms(key.last_used_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            map_db_error(
+                e,
+                || Error::Conflict(format!("API key {} (or its hash) already exists", key.id)),
+                || Error::not_found("account", key.account_id),
+            )
+        })?;
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes the key and, when given, appends its audit event in one transaction.
+    pub(super) async fn revoke_api_key_with(
+        &self,
+        account: AccountId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<ApiKey> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(REVOKE_API_KEY)
+            .bind(account.0)
+            .bind(id.0)
+            .bind(ms(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let key = match row {
+            Some(row) => record(&row)?.key,
+            None => return Err(Error::not_found("API key", id)),
+        };
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(key)
     }
 }
 

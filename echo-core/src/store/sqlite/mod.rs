@@ -12,6 +12,7 @@
 
 mod accounts;
 pub(crate) mod adaptive;
+pub(crate) mod audit;
 pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;

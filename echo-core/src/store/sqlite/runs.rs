@@ -34,9 +34,15 @@ const _: () = assert!(SAMPLE_CHUNK_ROWS * SAMPLE_INSERT_WIDTH <= MAX_BOUND_PARAM
 const TERMINAL_STATUSES: &str = "('completed', 'partial', 'failed', 'cancelled')";
 
 impl SqliteStore {
-    async fn enqueue(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
+    pub(super) async fn enqueue(
+        &self,
+        run: &Run,
+        samples: &[NewSample],
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         insert_run(&mut tx, run, samples, None).await?;
+        super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         tracing::debug!(run_id = %run.id, samples = samples.len(), "run enqueued");
         Ok(())
@@ -145,7 +151,7 @@ pub(super) async fn insert_run(
 #[async_trait::async_trait]
 impl RunStore for SqliteStore {
     async fn enqueue_run(&self, run: &Run, samples: &[NewSample]) -> Result<()> {
-        self.enqueue(run, samples).await
+        self.enqueue(run, samples, None).await
     }
 
     async fn get_run(&self, account: AccountId, id: RunId) -> Result<Run> {
@@ -185,35 +191,7 @@ impl RunStore for SqliteStore {
         status: RunStatus,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        // One statement: the terminal guard and the timestamps are decided by the row's
-        // current values, so concurrent callers cannot overwrite a terminal status.
-        let sql = format!(
-            "UPDATE runs SET status = ?3, \
-                started_at = CASE WHEN ?3 = 'running' AND started_at IS NULL THEN ?4 ELSE started_at END, \
-                finished_at = CASE WHEN ?3 IN {TERMINAL_STATUSES} THEN ?4 ELSE finished_at END \
-             WHERE id = ?2 AND account_id = ?1 AND status <> ?3 AND status NOT IN {TERMINAL_STATUSES}"
-        );
-        let changed = sqlx::query(&sql)
-            .bind(account.0)
-            .bind(id.0)
-            .bind(status.as_str())
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if changed == 1 {
-            return Ok(true);
-        }
-        // Unchanged: either the run is not visible (NotFound) or the status could not move.
-        let visible = sqlx::query("SELECT 1 FROM runs WHERE id = ?1 AND account_id = ?2")
-            .bind(id.0)
-            .bind(account.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        match visible {
-            Some(_) => Ok(false),
-            None => Err(Error::not_found("run", id)),
-        }
+        self.set_run_status_with(account, id, status, now, None).await
     }
 
     async fn claim_samples(&self, request: &ClaimRequest<'_>) -> Result<Vec<SampleTask>> {
@@ -269,6 +247,52 @@ mod tests {
         ] {
             let listed = TERMINAL_STATUSES.contains(&format!("'{}'", status.as_str()));
             assert_eq!(listed, status.is_terminal(), "{status:?}");
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Sets the status and, when it changed and `audit` is given, appends the event in the
+    /// same transaction.
+    pub(super) async fn set_run_status_with(
+        &self,
+        account: AccountId,
+        id: RunId,
+        status: RunStatus,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // One statement: the terminal guard and the timestamps are decided by the row's
+        // current values, so concurrent callers cannot overwrite a terminal status.
+        let sql = format!(
+            "UPDATE runs SET status = ?3, \
+                started_at = CASE WHEN ?3 = 'running' AND started_at IS NULL THEN ?4 ELSE started_at END, \
+                finished_at = CASE WHEN ?3 IN {TERMINAL_STATUSES} THEN ?4 ELSE finished_at END \
+             WHERE id = ?2 AND account_id = ?1 AND status <> ?3 AND status NOT IN {TERMINAL_STATUSES}"
+        );
+        let changed = sqlx::query(&sql)
+            .bind(account.0)
+            .bind(id.0)
+            .bind(status.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            super::audit::append_opt(&mut tx, audit).await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        // Unchanged: either the run is not visible (NotFound) or the status could not move.
+        let visible = sqlx::query("SELECT 1 FROM runs WHERE id = ?1 AND account_id = ?2")
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match visible {
+            Some(_) => Ok(false),
+            None => Err(Error::not_found("run", id)),
         }
     }
 }
