@@ -89,6 +89,10 @@ conformance_tests!(
     scheduled_run_once_per_slot,
     leader_lease_exclusive_and_fenced,
     leader_lease_single_winner_under_concurrency,
+    consent_latest_wins_and_is_isolated,
+    privacy_settings_round_trip,
+    redaction_counts_are_stored,
+    retention_anonymizes_old_samples_in_batches,
 );
 
 #[tokio::test]

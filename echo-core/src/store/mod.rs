@@ -29,6 +29,10 @@ mod rate_limit;
 pub(crate) mod rollup;
 mod schedules;
 pub mod sqlite;
+// Privacy (issue 6): retention, consent records, per-account privacy settings.
+mod consent;
+mod privacy_settings;
+mod retention;
 
 use std::time::Duration;
 
@@ -51,6 +55,9 @@ pub use quota::QuotaStore;
 pub use rate_limit::RateLimitStore;
 pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
+pub use consent::ConsentStore;
+pub use privacy_settings::PrivacySettingsStore;
+pub use retention::RetentionStore;
 
 /// A sample to enqueue with its run.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +108,9 @@ pub struct AnsweredSample {
     pub mentions: Vec<Mention>,
     pub citations: Vec<Citation>,
     pub completed_at: DateTime<Utc>,
+    /// What PII redaction replaced in the stored text (stored as `samples.redactions`);
+    /// `None` when the account does not redact.
+    pub redactions: Option<crate::privacy::RedactionCounts>,
 }
 
 /// What became of one claimed sample.
@@ -238,6 +248,9 @@ pub trait Store:
     + FinalizeStore
     + ScheduleStore
     + LeaderStore
+    + RetentionStore
+    + ConsentStore
+    + PrivacySettingsStore
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::convert::{from_ms, from_opt_ms, i64_to_u32, i64_to_u64, seed_from_i64};
+use crate::store::sqlite::convert::from_json;
 use crate::Result;
 use crate::model::{
     Account, Citation, Experiment, ExperimentSpec, Mention, Run, RunStatus, Sample, SampleStatus, SampleTask, Target,
@@ -108,6 +109,10 @@ pub(super) fn sample(row: &PgRow) -> Result<Sample> {
         error_message: row.try_get("error_message")?,
         completed_at: from_opt_ms(row.try_get("completed_at")?, "samples.completed_at")?,
         anonymized_at: from_opt_ms(row.try_get("anonymized_at")?, "samples.anonymized_at")?,
+        redactions: row
+            .try_get::<Option<String>, _>("redactions")?
+            .map(|j| from_json(&j, "samples.redactions"))
+            .transpose()?,
     })
 }
 
