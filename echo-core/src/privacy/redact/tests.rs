@@ -158,9 +158,8 @@ fn redaction_keeps_length_and_counts_by_kind() {
         }
     );
     assert!(!r.text.contains("john@") && !r.text.contains("415-555") && !r.text.contains("4111"));
-    assert!(r.text.contains("[EMAIL__________]"), "{}", r.text);
-    assert!(r.text.contains("[PHONE_________]"), "{}", r.text);
-    assert!(r.text.contains("[CARD_______________]"), "{}", r.text);
+    // Each placeholder as long as what it replaced.
+    assert!(r.text.starts_with("Email [EMAIL_________] or [EMAIL_____], call [PHONE________], pay with [CARD_____________]."), "{}", r.text);
     assert!(r.text.contains("Acme costs $1,299 since 2019."), "untouched: {}", r.text);
 }
 
