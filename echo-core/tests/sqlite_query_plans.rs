@@ -398,7 +398,8 @@ async fn privacy_statements_use_their_indexes() {
         let p = plan(&store, &erase).await;
         // citations is WITHOUT ROWID: its primary key is the table itself.
         assert!(
-            p.iter().any(|l| l.starts_with("SEARCH citations USING PRIMARY KEY (sample_id=?)")),
+            p.iter()
+                .any(|l| l.starts_with("SEARCH citations USING PRIMARY KEY (sample_id=?)")),
             "erase cited text: {p:?}"
         );
         let p = plan(&store, consent::LATEST_CONSENT).await;

@@ -49,7 +49,10 @@ fn assert_refused(err: Error, withdrawn_expected: bool) {
         other => panic!("{other}"),
     }
     let message = err.to_string();
-    assert!(message.contains("data_processing") && message.contains("record_consent"), "{message}");
+    assert!(
+        message.contains("data_processing") && message.contains("record_consent"),
+        "{message}"
+    );
 }
 
 /// Nothing reserved, charged or enqueued for the account.
@@ -67,8 +70,14 @@ async fn runs_need_the_latest_consent_to_grant_processing(builder: EchoBuilder) 
     let other = account(&echo, "other").await;
     let exp = echo.create_experiment(&me, spec(1)).await.unwrap();
 
-    assert_refused(echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(), false);
-    assert_refused(echo.enqueue_run(&me, exp.id, &RunOptions::default()).await.unwrap_err(), false);
+    assert_refused(
+        echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(),
+        false,
+    );
+    assert_refused(
+        echo.enqueue_run(&me, exp.id, &RunOptions::default()).await.unwrap_err(),
+        false,
+    );
     assert_untouched(&echo, &me, exp.id, 0).await;
     let used_before = echo.quota_status(&me).await.unwrap().used;
 
@@ -76,10 +85,16 @@ async fn runs_need_the_latest_consent_to_grant_processing(builder: EchoBuilder) 
     echo.record_consent(&other, ConsentRecord::grant(DATA_PROCESSING, "2025-01"))
         .await
         .unwrap();
-    assert_refused(echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(), false);
+    assert_refused(
+        echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(),
+        false,
+    );
 
     let granted = echo
-        .record_consent(&me, ConsentRecord::grant(DATA_PROCESSING, "2025-01").source("signup_form"))
+        .record_consent(
+            &me,
+            ConsentRecord::grant(DATA_PROCESSING, "2025-01").source("signup_form"),
+        )
         .await
         .unwrap();
     assert!(granted.granted);
@@ -93,11 +108,17 @@ async fn runs_need_the_latest_consent_to_grant_processing(builder: EchoBuilder) 
         .unwrap();
     assert_eq!(first.counts.succeeded, 4);
 
-    echo.record_consent(&me, ConsentRecord::withdraw(DATA_PROCESSING, "2025-01").source("settings_page"))
-        .await
-        .unwrap();
+    echo.record_consent(
+        &me,
+        ConsentRecord::withdraw(DATA_PROCESSING, "2025-01").source("settings_page"),
+    )
+    .await
+    .unwrap();
     let quota_before = echo.quota_status(&me).await.unwrap();
-    assert_refused(echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(), true);
+    assert_refused(
+        echo.start_run(&me, exp.id, RunOptions::default()).await.unwrap_err(),
+        true,
+    );
     assert_refused(echo.resume_run(&me, first.run_id).await.unwrap_err(), true);
     assert_untouched(&echo, &me, exp.id, 1).await;
     let quota_after = echo.quota_status(&me).await.unwrap();
@@ -129,7 +150,10 @@ async fn consent_records_are_validated_and_recorded_by_the_host(builder: EchoBui
         (ConsentRecord::grant("  ", "v1"), "consent.purpose"),
         (ConsentRecord::grant("data_processing", ""), "consent.policy_version"),
         (ConsentRecord::grant("x".repeat(101), "v1"), "consent.purpose"),
-        (ConsentRecord::grant("data_processing", "v1").source(""), "consent.source"),
+        (
+            ConsentRecord::grant("data_processing", "v1").source(""),
+            "consent.source",
+        ),
         (ConsentRecord::grant("data\nprocessing", "v1"), "consent.purpose"),
     ] {
         let err = echo.record_consent(&me, record).await.unwrap_err();
@@ -154,11 +178,19 @@ async fn consent_records_are_validated_and_recorded_by_the_host(builder: EchoBui
         .record_consent(&admin, ConsentRecord::grant(" data_processing ", " v1 "))
         .await
         .unwrap();
-    assert_eq!((c.purpose.as_str(), c.policy_version.as_str(), c.recorded_by.as_str()), ("data_processing", "v1", "admin"));
+    assert_eq!(
+        (c.purpose.as_str(), c.policy_version.as_str(), c.recorded_by.as_str()),
+        ("data_processing", "v1", "admin")
+    );
     assert_eq!(echo.consents(&key).await.unwrap().current, vec![c], "keys may read");
 
     for bad in ["", " padded "] {
-        let err = Echo::builder().sqlite_memory().require_consent(bad).build().await.unwrap_err();
+        let err = Echo::builder()
+            .sqlite_memory()
+            .require_consent(bad)
+            .build()
+            .await
+            .unwrap_err();
         assert_eq!(err.field(), Some("require_consent"), "{err}");
     }
 }
@@ -267,10 +299,18 @@ async fn the_database_refuses_to_edit_or_delete_consents_of_a_living_account() {
         let run = async |sql: &str| -> Result<u64, String> {
             if backend == "postgres" {
                 let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-                sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+                sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
             } else {
                 let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-                sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+                sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
             }
         };
         let err = run(update).await.unwrap_err();

@@ -70,7 +70,12 @@ impl Provider for PiiProvider {
 }
 
 async fn engine(url: &str) -> Echo {
-    Echo::builder().database_url(url).provider(PiiProvider).build().await.unwrap()
+    Echo::builder()
+        .database_url(url)
+        .provider(PiiProvider)
+        .build()
+        .await
+        .unwrap()
 }
 
 async fn records(echo: &Echo, me: &Principal, run: RunId) -> Vec<SampleRecord> {
@@ -97,13 +102,27 @@ fn assert_redacted_like(redacted: &[SampleRecord], plain: &[SampleRecord], backe
         assert_eq!((rs.prompt_index, &rs.target), (ps.prompt_index, &ps.target));
         let i = rs.prompt_index as usize;
         let stored = rs.raw_answer.as_deref().unwrap();
-        assert_eq!(ps.raw_answer.as_deref(), Some(ANSWERS[i]), "[{backend}] unredacted as received");
-        assert_eq!(stored.len(), ANSWERS[i].len(), "[{backend}] placeholders keep the length");
+        assert_eq!(
+            ps.raw_answer.as_deref(),
+            Some(ANSWERS[i]),
+            "[{backend}] unredacted as received"
+        );
+        assert_eq!(
+            stored.len(),
+            ANSWERS[i].len(),
+            "[{backend}] placeholders keep the length"
+        );
         for secret in ["sales@", "support@", "415-555", "555-2672", "4111", "7946"] {
             assert!(!stored.contains(secret), "[{backend}] {secret} left in {stored}");
         }
-        assert!(stored.contains("[EMAIL") && stored.contains("[PHONE"), "[{backend}] {stored}");
-        assert!(stored.contains("Initech costs $1,299 since 2019.") || i == 1, "[{backend}] {stored}");
+        assert!(
+            stored.contains("[EMAIL") && stored.contains("[PHONE"),
+            "[{backend}] {stored}"
+        );
+        assert!(
+            stored.contains("Initech costs $1,299 since 2019.") || i == 1,
+            "[{backend}] {stored}"
+        );
         assert_eq!(rs.redactions, Some(COUNTS[i]), "[{backend}] prompt {i}");
         assert_eq!(ps.redactions, None);
 
@@ -152,11 +171,20 @@ async fn redacting_accounts_store_no_pii_and_the_same_mentions() {
         assert_redacted_like(&redacted, &kept, backend);
         for (r, p) in redacted.iter().zip(&kept) {
             assert_eq!(
-                echo.store().raw_response(private.account_id(), r.sample.id).await.unwrap(),
+                echo.store()
+                    .raw_response(private.account_id(), r.sample.id)
+                    .await
+                    .unwrap(),
                 None,
                 "[{backend}] the raw response is not kept when redacting"
             );
-            assert!(echo.store().raw_response(plain.account_id(), p.sample.id).await.unwrap().is_some());
+            assert!(
+                echo.store()
+                    .raw_response(plain.account_id(), p.sample.id)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
         }
         let (report_r, report_p) = (
             echo.report(&private, run_r).await.unwrap(),
@@ -175,21 +203,38 @@ async fn a_worker_on_another_engine_applies_the_accounts_setting() {
         let web = engine(&db.url).await;
         let private = account(&web, "redacts").await;
         let plain = account(&web, "keeps").await;
-        web.set_privacy_settings(&private, PrivacySettings::redacting()).await.unwrap();
+        web.set_privacy_settings(&private, PrivacySettings::redacting())
+            .await
+            .unwrap();
         let exp_r = web.create_experiment(&private, spec(1)).await.unwrap();
         let exp_p = web.create_experiment(&plain, spec(1)).await.unwrap();
-        let run_r = web.enqueue_run(&private, exp_r.id, &RunOptions::default()).await.unwrap().id;
-        let run_p = web.enqueue_run(&plain, exp_p.id, &RunOptions::default()).await.unwrap().id;
+        let run_r = web
+            .enqueue_run(&private, exp_r.id, &RunOptions::default())
+            .await
+            .unwrap()
+            .id;
+        let run_p = web
+            .enqueue_run(&plain, exp_p.id, &RunOptions::default())
+            .await
+            .unwrap()
+            .id;
 
         let worker_engine = engine(&db.url).await;
         let worker = worker_engine
-            .worker(WorkerConfig::default().poll_interval(Duration::from_millis(10)).run_scheduler(false))
+            .worker(
+                WorkerConfig::default()
+                    .poll_interval(Duration::from_millis(10))
+                    .run_scheduler(false),
+            )
             .unwrap()
             .start();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         for (me, run) in [(&private, run_r), (&plain, run_p)] {
             while !web.get_run(me, run).await.unwrap().status.is_terminal() {
-                assert!(tokio::time::Instant::now() < deadline, "[{backend}] runs did not finish");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "[{backend}] runs did not finish"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -205,7 +250,12 @@ async fn a_worker_on_another_engine_applies_the_accounts_setting() {
 
 #[tokio::test]
 async fn privacy_settings_are_validated_and_scoped() {
-    let echo = Echo::builder().sqlite_memory().provider(PiiProvider).build().await.unwrap();
+    let echo = Echo::builder()
+        .sqlite_memory()
+        .provider(PiiProvider)
+        .build()
+        .await
+        .unwrap();
     let me = account(&echo, "settings").await;
     let err = echo
         .set_privacy_settings(

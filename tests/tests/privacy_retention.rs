@@ -19,7 +19,6 @@ use echo_core::engine::{Echo, EchoBuilder, MaintenanceTask, RunOptions, WorkerCo
 use echo_core::model::{Report, RunId};
 use echo_core::privacy::{RetentionPolicy, RetentionSweep};
 use echo_core::provider::FailureRates;
-use echo_core::store::DashboardStore;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -99,7 +98,11 @@ async fn reports_dashboards_and_comparisons_are_unchanged_by_retention(builder: 
     assert_eq!(raw_answers_left(&echo, &me, recent).await, 40);
 
     let second = echo.apply_retention(&admin, clock.now()).await.unwrap();
-    assert_eq!((second.samples_anonymized, second.batches), (0, 0), "idempotent: {second:?}");
+    assert_eq!(
+        (second.samples_anonymized, second.batches),
+        (0, 0),
+        "idempotent: {second:?}"
+    );
 
     assert_eq!(report_json(&echo.report(&me, old).await.unwrap()), report_old);
     assert_eq!(report_json(&echo.report(&me, recent).await.unwrap()), report_recent);
@@ -119,7 +122,10 @@ async fn reports_dashboards_and_comparisons_are_unchanged_by_retention(builder: 
     );
     let sample = &echo.store().load_samples(me.account_id(), old).await.unwrap()[0].sample;
     assert!(sample.answer_sha256.is_some(), "the hash stays");
-    assert_eq!(sample.anonymized_at, Some(echo_core::store::truncate_to_millis(clock.now())));
+    assert_eq!(
+        sample.anonymized_at,
+        Some(echo_core::store::truncate_to_millis(clock.now()))
+    );
 
     // Only the operator applies retention (it spans every account).
     let err = echo.apply_retention(&me, clock.now()).await.unwrap_err();
@@ -190,7 +196,10 @@ async fn the_worker_leader_applies_retention(builder: EchoBuilder) {
         .start();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while raw_answers_left(&echo, &me, run).await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the leader never applied retention");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the leader never applied retention"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let report = worker.shutdown(Duration::from_secs(5)).await.unwrap();

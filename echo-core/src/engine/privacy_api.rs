@@ -25,7 +25,11 @@ impl Echo {
     /// on (a run already executing keeps the settings it started with). Needs
     /// `experiments:write`; an unknown region is `InvalidInput`.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
-    pub async fn set_privacy_settings(&self, principal: &Principal, settings: PrivacySettings) -> Result<PrivacySettings> {
+    pub async fn set_privacy_settings(
+        &self,
+        principal: &Principal,
+        settings: PrivacySettings,
+    ) -> Result<PrivacySettings> {
         principal.require(Scope::ExperimentsWrite)?;
         let settings = settings.validated()?;
         self.store()

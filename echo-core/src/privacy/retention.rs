@@ -126,7 +126,11 @@ pub struct RetentionReport {
 /// purges audit events past `audit_ttl`. Idempotent; safe to run concurrently with runs
 /// (only finished samples are touched) and with another `apply_retention` (a sample is
 /// anonymized once; PostgreSQL batches skip rows another batch holds).
-pub async fn apply_retention(store: &dyn Store, policy: &RetentionPolicy, now: DateTime<Utc>) -> Result<RetentionReport> {
+pub async fn apply_retention(
+    store: &dyn Store,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<RetentionReport> {
     policy.validate()?;
     let now = crate::store::truncate_to_millis(now);
     let raw_answer_cutoff = policy.raw_answer_cutoff(now);

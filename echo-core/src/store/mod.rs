@@ -44,6 +44,7 @@ use crate::model::{
     RunStatus, SampleCounts, SampleId, SampleRecord, SampleTask, Target,
 };
 
+pub use consent::ConsentStore;
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
@@ -51,13 +52,12 @@ pub use leader::LeaderStore;
 pub use leases::{ExpiredLeases, LeaseStore};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
+pub use privacy_settings::PrivacySettingsStore;
 pub use quota::QuotaStore;
 pub use rate_limit::RateLimitStore;
+pub use retention::RetentionStore;
 pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
-pub use consent::ConsentStore;
-pub use privacy_settings::PrivacySettingsStore;
-pub use retention::RetentionStore;
 
 /// A sample to enqueue with its run.
 #[derive(Debug, Clone, PartialEq)]

@@ -55,10 +55,7 @@ impl PhoneFinder {
     /// `regions`: ISO 3166-1 alpha-2 codes (`US`, `GB`, ...), case-insensitive. An unknown
     /// code is `InvalidInput` naming it.
     pub fn new(regions: &[String]) -> Result<Self> {
-        let regions = regions
-            .iter()
-            .map(|r| parse_region(r))
-            .collect::<Result<Vec<_>>>()?;
+        let regions = regions.iter().map(|r| parse_region(r)).collect::<Result<Vec<_>>>()?;
         Ok(Self { regions })
     }
 
@@ -126,10 +123,7 @@ fn shape_ok(text: &str, start: usize, end: usize) -> bool {
         return false;
     }
     let international = candidate.starts_with('+');
-    let punctuation: Vec<char> = candidate
-        .chars()
-        .filter(|c| !c.is_ascii_digit() && *c != '+')
-        .collect();
+    let punctuation: Vec<char> = candidate.chars().filter(|c| !c.is_ascii_digit() && *c != '+').collect();
     if !international && punctuation.is_empty() && digits < MIN_BARE_DIGITS {
         return false;
     }

@@ -81,18 +81,18 @@ fn luhn_valid_card_numbers_are_found_invalid_ones_are_not() {
 #[test]
 fn phone_numbers_in_several_national_formats_are_found() {
     for phone in [
-        "+1 415-555-2671",     // US, international
-        "(415) 555-2671",      // US, national
-        "415.555.2671",        // US, dotted
-        "+44 20 7946 0958",    // UK, international
-        "020 7946 0958",       // UK, national
-        "07911 123456",        // UK mobile
-        "+49 30 901820",       // Germany
-        "030 901820",          // Germany, national
-        "030/901820",          // Germany, slash
-        "+33 1 42 68 53 00",   // France
-        "01 42 68 53 00",      // France, national
-        "+81 3-1234-5678",     // Japan: any country with a `+`
+        "+1 415-555-2671",   // US, international
+        "(415) 555-2671",    // US, national
+        "415.555.2671",      // US, dotted
+        "+44 20 7946 0958",  // UK, international
+        "020 7946 0958",     // UK, national
+        "07911 123456",      // UK mobile
+        "+49 30 901820",     // Germany
+        "030 901820",        // Germany, national
+        "030/901820",        // Germany, slash
+        "+33 1 42 68 53 00", // France
+        "01 42 68 53 00",    // France, national
+        "+81 3-1234-5678",   // Japan: any country with a `+`
     ] {
         let text = format!("Call {phone} for a demo.");
         assert_eq!(found(&text), vec![(phone, PiiKind::Phone)], "{text}");
@@ -159,8 +159,17 @@ fn redaction_keeps_length_and_counts_by_kind() {
     );
     assert!(!r.text.contains("john@") && !r.text.contains("415-555") && !r.text.contains("4111"));
     // Each placeholder as long as what it replaced.
-    assert!(r.text.starts_with("Email [EMAIL_________] or [EMAIL_____], call [PHONE________], pay with [CARD_____________]."), "{}", r.text);
-    assert!(r.text.contains("Acme costs $1,299 since 2019."), "untouched: {}", r.text);
+    assert!(
+        r.text
+            .starts_with("Email [EMAIL_________] or [EMAIL_____], call [PHONE________], pay with [CARD_____________]."),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("Acme costs $1,299 since 2019."),
+        "untouched: {}",
+        r.text
+    );
 }
 
 #[test]

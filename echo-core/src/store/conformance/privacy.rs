@@ -47,7 +47,14 @@ pub async fn retention_anonymizes_old_samples_in_batches(store: &dyn Store) {
             SampleOutcome::Succeeded(a)
         })
         .collect();
-    assert!(store.complete_samples(&outcomes).await.expect("complete").iter().all(|ok| *ok));
+    assert!(
+        store
+            .complete_samples(&outcomes)
+            .await
+            .expect("complete")
+            .iter()
+            .all(|ok| *ok)
+    );
     let before = store.load_samples(acct.id, run.id).await.expect("load before");
     let summary_before = store.account_summary(acct.id).await.expect("summary before");
 
@@ -61,8 +68,16 @@ pub async fn retention_anonymizes_old_samples_in_batches(store: &dyn Store) {
             break;
         }
     }
-    assert_eq!(batches, vec![2, 2, 2, 0], "six due samples in batches of two, then nothing");
-    assert_eq!(store.anonymize_samples(cutoff, now, 100).await.expect("again"), 0, "idempotent");
+    assert_eq!(
+        batches,
+        vec![2, 2, 2, 0],
+        "six due samples in batches of two, then nothing"
+    );
+    assert_eq!(
+        store.anonymize_samples(cutoff, now, 100).await.expect("again"),
+        0,
+        "idempotent"
+    );
 
     let after = store.load_samples(acct.id, run.id).await.expect("load after");
     assert_eq!(before.len(), after.len());
@@ -73,8 +88,16 @@ pub async fn retention_anonymizes_old_samples_in_batches(store: &dyn Store) {
         assert_eq!(a.sample.answer_sha256, b.sample.answer_sha256, "the hash is kept");
         assert_eq!(a.sample.cost_usd, b.sample.cost_usd);
         assert_eq!(a.sample.output_tokens, b.sample.output_tokens);
-        let urls = |cs: &[Citation]| cs.iter().map(|c| (c.url.clone(), c.domain.clone(), c.title.clone())).collect::<Vec<_>>();
-        assert_eq!(urls(&a.citations), urls(&b.citations), "citation URLs, domains and titles are kept");
+        let urls = |cs: &[Citation]| {
+            cs.iter()
+                .map(|c| (c.url.clone(), c.domain.clone(), c.title.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            urls(&a.citations),
+            urls(&b.citations),
+            "citation URLs, domains and titles are kept"
+        );
         let old = b.sample.completed_at.expect("answered") < cutoff;
         if old {
             anonymized += 1;
@@ -125,16 +148,25 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
 
     let grant = consent(owner.id, purpose, "v1", true, 1_000);
     store.insert_consent(owner.id, &grant).await.expect("grant");
-    assert_eq!(store.latest_consent(owner.id, purpose).await.expect("latest"), Some(grant.clone()));
+    assert_eq!(
+        store.latest_consent(owner.id, purpose).await.expect("latest"),
+        Some(grant.clone())
+    );
 
     let withdraw = consent(owner.id, purpose, "v1", false, 2_000);
     store.insert_consent(owner.id, &withdraw).await.expect("withdraw");
-    assert_eq!(store.latest_consent(owner.id, purpose).await.expect("latest"), Some(withdraw.clone()));
+    assert_eq!(
+        store.latest_consent(owner.id, purpose).await.expect("latest"),
+        Some(withdraw.clone())
+    );
 
     // Same millisecond as the withdrawal: the later id (v7) wins.
     let regrant = consent(owner.id, purpose, "v2", true, 2_000);
     store.insert_consent(owner.id, &regrant).await.expect("regrant");
-    assert_eq!(store.latest_consent(owner.id, purpose).await.expect("latest"), Some(regrant.clone()));
+    assert_eq!(
+        store.latest_consent(owner.id, purpose).await.expect("latest"),
+        Some(regrant.clone())
+    );
 
     let marketing = consent(owner.id, "marketing", "v1", false, 1_500);
     store.insert_consent(owner.id, &marketing).await.expect("marketing");
@@ -143,7 +175,10 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
         vec![grant, marketing, withdraw, regrant.clone()],
         "oldest first"
     );
-    assert_eq!(store.latest_consent(owner.id, purpose).await.expect("latest"), Some(regrant));
+    assert_eq!(
+        store.latest_consent(owner.id, purpose).await.expect("latest"),
+        Some(regrant)
+    );
 
     assert_eq!(store.latest_consent(other.id, purpose).await.expect("other"), None);
     assert!(store.consent_history(other.id).await.expect("other history").is_empty());
@@ -156,7 +191,9 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
     );
     let ghost = AccountId::new();
     assert_kind(
-        store.insert_consent(ghost, &consent(ghost, purpose, "v1", true, 0)).await,
+        store
+            .insert_consent(ghost, &consent(ghost, purpose, "v1", true, 0))
+            .await,
         ErrorKind::NotFound,
         "unknown account",
     );
@@ -180,7 +217,10 @@ pub async fn privacy_settings_round_trip(store: &dyn Store) {
         redact_pii: false,
         phone_regions: vec![],
     };
-    store.set_privacy_settings(owner.id, &off, at(1)).await.expect("replace");
+    store
+        .set_privacy_settings(owner.id, &off, at(1))
+        .await
+        .expect("replace");
     assert_eq!(store.privacy_settings(owner.id).await.expect("get"), off);
     assert_eq!(
         store.privacy_settings(other.id).await.expect("other"),
@@ -213,7 +253,14 @@ pub async fn redaction_counts_are_stored(store: &dyn Store) {
         .await
         .expect("complete");
     let records = store.load_samples(acct.id, run.id).await.expect("load");
-    let by_id = |id| records.iter().find(|r| r.sample.id == id).expect("sample").sample.clone();
+    let by_id = |id| {
+        records
+            .iter()
+            .find(|r| r.sample.id == id)
+            .expect("sample")
+            .sample
+            .clone()
+    };
     assert_eq!(by_id(tasks[0].id).redactions, Some(counts));
     assert_eq!(by_id(tasks[1].id).redactions, None);
 }

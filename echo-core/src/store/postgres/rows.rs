@@ -7,12 +7,12 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::convert::{from_ms, from_opt_ms, i64_to_u32, i64_to_u64, seed_from_i64};
-use crate::store::sqlite::convert::from_json;
 use crate::Result;
 use crate::model::{
     Account, Citation, Experiment, ExperimentSpec, Mention, Run, RunStatus, Sample, SampleStatus, SampleTask, Target,
 };
 use crate::store::nanos_to_usd;
+use crate::store::sqlite::convert::from_json;
 
 fn opt_u64(row: &PgRow, column: &str) -> Result<Option<u64>> {
     row.try_get::<Option<i64>, _>(column)?

@@ -44,7 +44,9 @@ fn consent(row: &SqliteRow) -> Result<Consent> {
 impl ConsentStore for SqliteStore {
     async fn insert_consent(&self, account: AccountId, c: &Consent) -> Result<()> {
         if c.account_id != account {
-            return Err(Error::Internal("a consent must be recorded under its own account".into()));
+            return Err(Error::Internal(
+                "a consent must be recorded under its own account".into(),
+            ));
         }
         let inserted = sqlx::query(INSERT_CONSENT)
             .bind(c.id)

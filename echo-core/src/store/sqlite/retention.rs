@@ -19,7 +19,8 @@ pub const ANONYMIZE_SAMPLES: &str = "UPDATE samples SET raw_answer = NULL, raw_r
 
 /// Erases the quoted answer text of the anonymized samples' citations (an `IN` list of
 /// sample ids follows). Index: citations' primary key `(sample_id, position)`.
-pub const ERASE_CITED_TEXT: &str = "UPDATE citations SET cited_text = NULL WHERE cited_text IS NOT NULL AND sample_id IN ";
+pub const ERASE_CITED_TEXT: &str =
+    "UPDATE citations SET cited_text = NULL WHERE cited_text IS NOT NULL AND sample_id IN ";
 
 /// Sample ids per citations statement.
 const CHUNK: usize = 256;
