@@ -41,6 +41,9 @@ pub enum ErrorKind {
     Config,
     /// Anything else: a bug in Echo.
     Internal,
+    /// The host requires a consent the account has not given (or has withdrawn); nothing
+    /// was started, reserved or written.
+    ConsentRequired,
 }
 
 impl ErrorKind {
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Config => "config",
             ErrorKind::Internal => "internal",
+            ErrorKind::ConsentRequired => "consent_required",
         }
     }
 }
@@ -143,6 +147,17 @@ pub enum Error {
     /// An invariant was broken; please report it.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// The host requires consent for `purpose` before runs start, and the account's latest
+    /// consent record for it is missing (`withdrawn: false`) or withdraws it
+    /// (`withdrawn: true`).
+    #[error(
+        "consent required: the account has {state} consent for purpose {purpose:?}, which this deployment \
+         requires before runs start; record it with Echo::record_consent (ConsentRecord::grant({purpose:?}, \
+         <policy version>)) and start the run again",
+        state = if *withdrawn { "withdrawn its" } else { "not given" }
+    )]
+    ConsentRequired { purpose: String, withdrawn: bool },
 }
 
 impl Error {
@@ -161,6 +176,7 @@ impl Error {
             Error::Cancelled(_) => ErrorKind::Cancelled,
             Error::Config(_) => ErrorKind::Config,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::ConsentRequired { .. } => ErrorKind::ConsentRequired,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod engine;
 mod error;
 pub mod model;
+pub mod privacy;
 pub mod provider;
 pub mod quota;
 pub mod store;

@@ -70,6 +70,10 @@ conformance_tests!(
     audit_erasure_keeps_the_chain,
     audit_concurrent_appends_are_gap_free,
     audit_races_write_one_event,
+    consent_latest_wins_and_is_isolated,
+    privacy_settings_round_trip,
+    redaction_counts_are_stored,
+    retention_anonymizes_old_samples_in_batches,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

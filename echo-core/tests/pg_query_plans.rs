@@ -17,7 +17,7 @@
 mod pg_support;
 
 use echo_core::model::{AccountId, ExperimentId, PageRequest, RunId};
-use echo_core::store::postgres::sql;
+use echo_core::store::postgres::{consent, retention, sql};
 use echo_core::store::{DashboardStore, ExperimentStore, PgStore, RunStore, Store};
 use pg_support::TestDb;
 use serde_json::Value;
@@ -162,6 +162,17 @@ async fn load(store: &PgStore) {
                         'host', 'run.started', '{{}}', \
                         sha256(('e' || (i - 1))::bytea), sha256(('e' || i)::bytea) \
                  FROM generate_series(0, 99999) i"
+            ),
+            false,
+        ),
+        // Privacy: 10 consent records per account (grants and withdrawals of two purposes).
+        (
+            format!(
+                "INSERT INTO consents (id, account_id, subject, purpose, granted, at, policy_version, recorded_by) \
+                 SELECT md5('consent' || i)::uuid, md5('acct' || (i % 1000))::uuid, 'account', \
+                        CASE WHEN i % 2 = 0 THEN 'data_processing' ELSE 'marketing' END, i % 3 <> 0, \
+                        {T0} + i * 1000, 'v' || (i / 1000), 'host' \
+                 FROM generate_series(0, 9999) i"
             ),
             false,
         ),
@@ -485,6 +496,7 @@ async fn hot_queries_use_their_indexes() {
                 format!("ARRAY[{now}::bigint]"),
                 "ARRAY[NULL::bigint]".into(),
                 "ARRAY[NULL::text]".into(),
+                "ARRAY[NULL::text]".into(),
             ],
             // Probing the primary key per element, or reading the (small) set of leased
             // samples and hashing: both touch only in-flight rows.
@@ -581,6 +593,29 @@ async fn hot_queries_use_their_indexes() {
             &["audit_events_by_account"],
             // Its 80 events may be fetched by bitmap and sorted: only the index matters.
             false,
+        ),
+        // Privacy: the retention sweep reads the oldest due samples in order from its partial
+        // index; the consent gate reads one account's latest record of a purpose.
+        check(
+            "anonymize samples (retention)",
+            retention::ANONYMIZE_SAMPLES,
+            &[later.clone(), (T0 + 200_000).to_string(), "500".into()],
+            &["samples_retention_due"],
+            true,
+        ),
+        check(
+            "erase cited text (retention)",
+            retention::ERASE_CITED_TEXT,
+            &[format!("ARRAY[{}, {}]", id("sample", 7), id("sample", 8))],
+            &["citations_pkey"],
+            false,
+        ),
+        check(
+            "latest consent",
+            consent::LATEST_CONSENT,
+            &[id("acct", 5), "'data_processing'".into()],
+            &["consents_by_purpose"],
+            true,
         ),
     ];
 

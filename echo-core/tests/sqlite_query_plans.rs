@@ -380,3 +380,30 @@ async fn quota_and_rate_limit_statements_use_their_indexes() {
     println!("RATE_LIMIT_TAKE:\n  {}", p.join("\n  "));
     assert!(!p.iter().any(|l| l.starts_with("SCAN ")), "{p:?}");
 }
+
+/// Privacy: the retention sweep reads the oldest due samples from its partial index in
+/// `completed_at` order (no sort) and erases quoted citation text by primary key; the
+/// consent gate reads one purpose's latest record from `consents_by_purpose` backwards.
+#[tokio::test]
+async fn privacy_statements_use_their_indexes() {
+    use echo_core::store::sqlite::{consent, retention};
+
+    let (store, _account, _experiment, _run) = realistic_store().await;
+    for analyzed in [false, true] {
+        if analyzed {
+            sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+        }
+        let p = plan(&store, retention::ANONYMIZE_SAMPLES).await;
+        assert_plan("anonymize samples", &p, &["samples_retention_due"], true);
+        let erase = format!("{}(?, ?)", retention::ERASE_CITED_TEXT);
+        let p = plan(&store, &erase).await;
+        // citations is WITHOUT ROWID: its primary key is the table itself.
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("SEARCH citations USING PRIMARY KEY (sample_id=?)")),
+            "erase cited text: {p:?}"
+        );
+        let p = plan(&store, consent::LATEST_CONSENT).await;
+        assert_plan("latest consent", &p, &["consents_by_purpose"], true);
+    }
+}

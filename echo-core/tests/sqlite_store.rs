@@ -48,6 +48,7 @@ async fn every_table_of_the_design_exists_and_is_strict() {
     assert_eq!(
         names,
         [
+            "account_privacy",
             "accounts",
             "api_keys",
             "audit_chain_head",

@@ -146,6 +146,7 @@ fn success(task: &echo_core::model::SampleTask) -> SampleOutcome {
         ],
         citations: vec![Citation::from_url("https://acme.com/crm", None)],
         completed_at: t0(),
+        redactions: None,
     })
 }
 

@@ -78,6 +78,7 @@ fn record(
             error_message: None,
             completed_at: None,
             anonymized_at: None,
+            redactions: None,
         },
         mentions,
         citations,

@@ -194,6 +194,26 @@ impl EchoBuilder {
         self
     }
 
+    /// How long raw answers, audit events and deletion requests are kept (default
+    /// [`RetentionPolicy::default`](crate::privacy::RetentionPolicy): 90 days, 2 years, 30
+    /// days). Checked on `build` (`InvalidInput` for periods under a day, empty batches).
+    pub fn retention_policy(mut self, policy: crate::privacy::RetentionPolicy) -> Self {
+        self.config.retention = policy;
+        self
+    }
+
+    /// Requires every account to have granted consent for `purpose` (its latest record, see
+    /// `Echo::record_consent`) before its runs start, including scheduled runs; without it
+    /// they fail with `ErrorKind::ConsentRequired` before anything is reserved or written.
+    /// Call once per purpose (e.g. [`DATA_PROCESSING`](crate::privacy::consent::DATA_PROCESSING)).
+    pub fn require_consent(mut self, purpose: impl Into<String>) -> Self {
+        let purpose = purpose.into();
+        if !self.config.required_consents.contains(&purpose) {
+            self.config.required_consents.push(purpose);
+        }
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;

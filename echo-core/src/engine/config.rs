@@ -37,6 +37,12 @@ pub struct EngineConfig {
     /// Longer than any run should take; a run that settles after its hold expired is still
     /// charged for what it answered.
     pub reservation_hold: Duration,
+    /// How long raw answers, audit events and deletion requests are kept (privacy); applied
+    /// by `Echo::apply_retention` and the leader's daily `RetentionSweep`.
+    pub retention: crate::privacy::RetentionPolicy,
+    /// Consent purposes an account must have granted (its latest record for each) before
+    /// its runs start; empty by default.
+    pub required_consents: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +59,8 @@ impl Default for EngineConfig {
             resilience: true,
             key_usage_flush: Duration::from_secs(60),
             reservation_hold: Duration::from_secs(24 * 3600),
+            retention: crate::privacy::RetentionPolicy::default(),
+            required_consents: Vec::new(),
         }
     }
 }
@@ -80,6 +88,15 @@ impl EngineConfig {
         }
         if self.request_timeout.is_zero() {
             return Err(Error::invalid("request_timeout", "must be positive"));
+        }
+        self.retention.validate()?;
+        for purpose in &self.required_consents {
+            if purpose.trim().is_empty() || purpose.trim() != purpose {
+                return Err(Error::invalid(
+                    "require_consent",
+                    format!("{purpose:?} is not a consent purpose: it must be non-blank, without surrounding spaces"),
+                ));
+            }
         }
         Ok(())
     }

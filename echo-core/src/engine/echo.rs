@@ -343,6 +343,7 @@ impl Echo {
             // Providers may differ from when the experiment was saved: check again before
             // anything is written.
             self.check_spec(&experiment.spec)?;
+            self.require_consents(principal.account_id()).await?;
             // An adaptive run plans (and reserves) its maximum, and enqueues its first wave.
             let planned = match &options.adaptive {
                 Some(adaptive) => super::adaptive::validate(adaptive, &experiment.spec)?,
@@ -388,7 +389,7 @@ impl Echo {
         options: RunOptions,
     ) -> Result<RunHandle> {
         let run = self.enqueue_run(principal, experiment_id, &options).await?;
-        self.execute(run, options.concurrency)
+        self.execute(run, options.concurrency).await
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one enqueued
@@ -402,20 +403,31 @@ impl Echo {
             principal.require(Scope::RunsWrite)?;
             let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
             self.inner.providers.check_targets(&run.spec.targets)?;
+            self.require_consents(principal.account_id()).await?;
             self.admit_run_start(principal, None).await?;
             // Resuming changes nothing in the store by itself (the execution claims samples
             // later): the request is recorded on its own.
             self.inner.store.append_audit(&audit).await?;
-            self.execute(run, None)
+            self.execute(run, None).await
         })
         .await
     }
 
-    /// The execution context of `run`: its compiled extractor and the engine's parts.
-    pub(super) fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
+    /// The execution context of `run`: its compiled extractor, its account's PII redactor
+    /// (read from the store, so every process executing the run applies the account's
+    /// settings) and the engine's parts.
+    pub(super) async fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
+        let redactor = self
+            .inner
+            .store
+            .privacy_settings(run.account_id)
+            .await?
+            .redactor()?
+            .map(Arc::new);
         Ok(Arc::new(RunContext {
+            redactor,
             store: self.inner.store.clone(),
             providers: self.inner.providers.clone(),
             clock: self.inner.clock.clone(),
@@ -428,7 +440,7 @@ impl Echo {
         }))
     }
 
-    fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
+    async fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
         let concurrency = concurrency
             .or(self.inner.config.concurrency)
             .unwrap_or_else(|| self.inner.providers.default_concurrency(&run.spec.targets));
@@ -446,7 +458,7 @@ impl Echo {
         let (progress_tx, progress_rx) = watch::channel(progress);
         let cancel = CancellationToken::new();
         let run_id = run.id;
-        let ctx = self.run_context(run, concurrency, &self.inner.owner)?;
+        let ctx = self.run_context(run, concurrency, &self.inner.owner).await?;
         self.inner
             .active
             .lock()

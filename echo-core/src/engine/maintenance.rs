@@ -9,8 +9,9 @@
 //!
 //! Built in: [`LeaseSweep`] (expired leases back to the queue or failed, and runs left
 //! unfinalized by a crash finalized) and [`QuotaSweep`] (stale quota reservations released,
-//! idle rate-limit buckets purged). Retention and deletion sweeps plug in here as further
-//! tasks.
+//! idle rate-limit buckets purged); the leader also registers
+//! [`RetentionSweep`](crate::privacy::RetentionSweep) (daily retention). Deletion sweeps
+//! plug in here as further tasks.
 
 use std::sync::Arc;
 

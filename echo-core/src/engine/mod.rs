@@ -24,6 +24,7 @@ mod lease_keeper;
 mod maintenance;
 mod persister;
 mod plan;
+mod privacy_api;
 mod progress;
 mod providers;
 mod quotas;

@@ -24,6 +24,8 @@ pub(crate) struct RunContext {
     /// Lease owner id of this execution.
     pub owner: String,
     pub pricing: Arc<PricingTable>,
+    /// The account's PII redactor when it redacts answers (`PrivacySettings::redact_pii`).
+    pub redactor: Option<Arc<crate::privacy::Redactor>>,
 }
 
 impl RunContext {

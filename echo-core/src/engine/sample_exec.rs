@@ -79,8 +79,16 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
 
     match result {
         Ok(response) => {
+            // Mentions come from the original text; redaction keeps byte lengths, so their
+            // offsets hold in the stored text (privacy::redact).
             let mentions = ctx.extractor.extract(&response.text);
-            let answer_sha256 = hex::encode(Sha256::digest(response.text.as_bytes()));
+            let stored = crate::privacy::redact::redact_answer(
+                ctx.redactor.as_deref(),
+                response.text,
+                response.raw.as_ref().map(ToString::to_string),
+                response.citations,
+            );
+            let answer_sha256 = hex::encode(Sha256::digest(stored.text.as_bytes()));
             let cost_usd = ctx.cost_of(&task.target, response.served_model.as_deref(), &response.usage);
             Executed::Outcome(SampleOutcome::Succeeded(AnsweredSample {
                 fence,
@@ -93,10 +101,11 @@ pub(crate) async fn execute_sample(ctx: Arc<RunContext>, task: SampleTask, cance
                 latency_ms,
                 cost_usd,
                 mentions,
-                citations: response.citations,
+                citations: stored.citations,
                 completed_at: ctx.clock.now(),
-                raw_response: response.raw.as_ref().map(ToString::to_string),
-                raw_answer: response.text,
+                raw_response: stored.raw_response,
+                raw_answer: stored.text,
+                redactions: stored.redactions,
             }))
         }
         Err(error) if !ctx.config.resilience && error.is_transient() && task.attempt < ctx.config.max_attempts => {

@@ -25,6 +25,9 @@ pub(crate) async fn run_due(echo: &Echo, now: DateTime<Utc>) -> Result<u64> {
         match create_due_run(echo, d, now).await {
             Ok(ScheduledRunOutcome::Created) => created += 1,
             Ok(outcome) => tracing::debug!(experiment_id = %d.experiment_id, ?outcome, "slot already served"),
+            Err(e) if e.kind() == crate::ErrorKind::ConsentRequired => {
+                tracing::warn!(experiment_id = %d.experiment_id, error = %e, "scheduled run waits for consent")
+            }
             Err(e) if e.kind() == crate::ErrorKind::QuotaExceeded => {
                 tracing::warn!(experiment_id = %d.experiment_id, error = %e, "scheduled run waits for quota")
             }
@@ -53,6 +56,9 @@ async fn create_due_run(echo: &Echo, due: &DueSchedule, now: DateTime<Utc>) -> R
     // A scheduled run spends quota like any other: its samples are reserved before it is
     // created, and given back if another scheduler served the slot first. A refusal leaves
     // the slot due, so the run is created once the quota allows (e.g. after the reset).
+    // Like `enqueue_run`: without the consents the host requires, nothing is reserved or
+    // created, and the slot stays due until the consent is recorded.
+    echo.require_consents(due.account_id).await?;
     let account = echo.store().get_account(due.account_id).await?;
     let limits = echo.tier_limits(&account)?;
     crate::quota::check_run_size(run.planned_samples, &limits)?;

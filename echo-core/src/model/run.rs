@@ -201,6 +201,10 @@ pub struct Sample {
     pub error_message: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     pub anonymized_at: Option<DateTime<Utc>>,
+    /// What PII redaction replaced in the stored answer; `None` when the account did not
+    /// redact when it was answered.
+    #[serde(default)]
+    pub redactions: Option<crate::privacy::RedactionCounts>,
 }
 
 /// A sample with the facts extracted from it: what reports are computed from.

@@ -31,6 +31,10 @@ mod rate_limit;
 pub(crate) mod rollup;
 mod schedules;
 pub mod sqlite;
+// Privacy (issue 6): retention, consent records, per-account privacy settings.
+mod consent;
+mod privacy_settings;
+mod retention;
 
 use std::time::Duration;
 
@@ -44,6 +48,7 @@ use crate::model::{
 
 pub use adaptive::{AdaptiveStore, RunProgress, TargetProgress, Wave};
 pub use audit::{AuditStore, AuditedWrites, verify_chain};
+pub use consent::ConsentStore;
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
@@ -51,8 +56,10 @@ pub use leader::LeaderStore;
 pub use leases::{ExpiredLeases, LeaseStore};
 pub use pool::PoolStats;
 pub use postgres::{PgConfig, PgStore};
+pub use privacy_settings::PrivacySettingsStore;
 pub use quota::QuotaStore;
 pub use rate_limit::RateLimitStore;
+pub use retention::RetentionStore;
 pub use schedules::{DueSchedule, ScheduleKind, ScheduleStore, ScheduledRun, ScheduledRunOutcome, StoredSchedule};
 pub use sqlite::{SqliteConfig, SqliteStore};
 
@@ -105,6 +112,9 @@ pub struct AnsweredSample {
     pub mentions: Vec<Mention>,
     pub citations: Vec<Citation>,
     pub completed_at: DateTime<Utc>,
+    /// What PII redaction replaced in the stored text (stored as `samples.redactions`);
+    /// `None` when the account does not redact.
+    pub redactions: Option<crate::privacy::RedactionCounts>,
 }
 
 /// What became of one claimed sample.
@@ -245,6 +255,9 @@ pub trait Store:
     + AdaptiveStore
     + AuditStore
     + AuditedWrites
+    + RetentionStore
+    + ConsentStore
+    + PrivacySettingsStore
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

@@ -126,5 +126,6 @@ pub fn success(task: &SampleTask, mentions: Vec<Mention>, citations: Vec<Citatio
         mentions,
         citations,
         completed_at: t0(),
+        redactions: None,
     })
 }

@@ -33,6 +33,7 @@ pub(super) async fn lead(
             finalize_batch: 100,
         }),
         Arc::new(QuotaSweep),
+        Arc::new(crate::privacy::RetentionSweep::daily(echo.config().retention.clone())),
     ];
     tasks.extend(config.maintenance.iter().cloned());
     let maintenance_every = chrono::Duration::from_std(config.maintenance_interval).unwrap_or(chrono::Duration::MAX);

@@ -55,7 +55,7 @@ impl AnyRunSource {
                 .set_run_status(run.account_id, run.id, RunStatus::Running, self.echo.clock().now())
                 .await?;
         }
-        let ctx = self.echo.run_context(run, self.concurrency, &self.owner)?;
+        let ctx = self.echo.run_context(run, self.concurrency, &self.owner).await?;
         let mut runs = lock(&self.runs);
         if runs.contexts.len() >= MAX_CACHED_RUNS {
             runs.contexts.clear();

@@ -163,6 +163,7 @@ pub(super) fn answered(task: &SampleTask, text: &str, completed_at: DateTime<Utc
             Citation::from_url("https://reviews.example.org/best-crm", None),
         ],
         completed_at,
+        redactions: None,
     }
 }
 

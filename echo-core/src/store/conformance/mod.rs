@@ -17,6 +17,7 @@ mod fixtures;
 mod keys;
 mod leader;
 mod leases;
+mod privacy;
 mod queue;
 mod quota;
 mod rate_limit;
@@ -37,6 +38,10 @@ pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_
 pub use leader::{leader_lease_exclusive_and_fenced, leader_lease_single_winner_under_concurrency};
 pub use leases::{
     expire_leases_returns_or_fails, heartbeat_extends_held_leases, release_returns_samples_without_spending_attempts,
+};
+pub use privacy::{
+    consent_latest_wins_and_is_isolated, privacy_settings_round_trip, redaction_counts_are_stored,
+    retention_anonymizes_old_samples_in_batches,
 };
 pub use queue::{
     claim_any_run, claim_is_exclusive_under_concurrency, completion_is_fenced, lease_expiry_returns_samples,
@@ -111,4 +116,10 @@ pub async fn run_all(store: &dyn Store) {
     audit_erasure_keeps_the_chain(store).await;
     audit_concurrent_appends_are_gap_free(store).await;
     audit_races_write_one_event(store).await;
+    consent_latest_wins_and_is_isolated(store).await;
+    privacy_settings_round_trip(store).await;
+    redaction_counts_are_stored(store).await;
+    // Last: retention sweeps every account's samples answered before its cutoff (its own
+    // lie far before any other check's).
+    retention_anonymizes_old_samples_in_batches(store).await;
 }

@@ -36,6 +36,10 @@ mod runs;
 mod samples;
 mod schedules;
 pub mod sql;
+// Privacy (issue 6).
+pub mod consent;
+mod privacy_settings;
+pub mod retention;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 

@@ -139,6 +139,8 @@ struct Successes {
     completed_at: Vec<i64>,
     cost_nano_usd: Vec<Option<i64>>,
     raw_response: Vec<Option<String>>,
+    /// Redaction counts as JSON text (cast to jsonb in the statement).
+    redactions: Vec<Option<String>>,
 }
 
 #[derive(Default)]
@@ -195,6 +197,12 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
                 ok.completed_at.push(ms(a.completed_at));
                 ok.cost_nano_usd.push(a.cost_usd.map(usd_to_nanos));
                 ok.raw_response.push(a.raw_response.clone());
+                ok.redactions.push(
+                    a.redactions
+                        .map(|r| serde_json::to_string(&r))
+                        .transpose()
+                        .map_err(|e| Error::Internal(format!("cannot serialize redactions: {e}")))?,
+                );
             }
             SampleOutcome::Failed {
                 fence,
@@ -240,6 +248,7 @@ pub(super) async fn complete(pool: &MeteredPool<Postgres>, outcomes: &[SampleOut
             .bind(&ok.completed_at)
             .bind(&ok.cost_nano_usd)
             .bind(&ok.raw_response)
+            .bind(&ok.redactions)
             .fetch_all(&mut *tx)
             .await?;
         collect(rows);

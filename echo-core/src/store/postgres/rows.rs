@@ -12,6 +12,7 @@ use crate::model::{
     Account, Citation, Experiment, ExperimentSpec, Mention, Run, RunStatus, Sample, SampleStatus, SampleTask, Target,
 };
 use crate::store::nanos_to_usd;
+use crate::store::sqlite::convert::from_json;
 
 fn opt_u64(row: &PgRow, column: &str) -> Result<Option<u64>> {
     row.try_get::<Option<i64>, _>(column)?
@@ -111,6 +112,10 @@ pub(super) fn sample(row: &PgRow) -> Result<Sample> {
         error_message: row.try_get("error_message")?,
         completed_at: from_opt_ms(row.try_get("completed_at")?, "samples.completed_at")?,
         anonymized_at: from_opt_ms(row.try_get("anonymized_at")?, "samples.anonymized_at")?,
+        redactions: row
+            .try_get::<Option<String>, _>("redactions")?
+            .map(|j| from_json(&j, "samples.redactions"))
+            .transpose()?,
     })
 }
 

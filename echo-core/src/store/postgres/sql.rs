@@ -91,17 +91,18 @@ pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
 /// Fenced successes, a batch in one statement. Columns as arrays: `$1` id, `$2` owner,
 /// `$3` attempt, `$4` raw_answer, `$5` answer_sha256, `$6` served_model, `$7` request_id,
 /// `$8` finish_reason, `$9` input_tokens, `$10` output_tokens, `$11` latency_ms,
-/// `$12` completed_at, `$13` cost_nano_usd, `$14` raw_response. Returns the fences applied, with each sample's run, account and target (for the rollups).
+/// `$12` completed_at, `$13` cost_nano_usd, `$14` raw_response, `$15` redactions (JSON text). Returns the fences applied, with each sample's run, account and target (for the rollups).
 /// Index: primary key (one probe per element). The last error is kept for diagnosis.
 pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples s SET status = 'succeeded', raw_answer = u.raw_answer, \
         answer_sha256 = u.answer_sha256, served_model = u.served_model, request_id = u.request_id, \
         finish_reason = u.finish_reason, input_tokens = u.input_tokens, output_tokens = u.output_tokens, \
         latency_ms = u.latency_ms, completed_at = u.completed_at, cost_nano_usd = u.cost_nano_usd, \
-        raw_response = u.raw_response, lease_owner = NULL, lease_expires_at = NULL \
+        raw_response = u.raw_response, redactions = u.redactions::jsonb, lease_owner = NULL, lease_expires_at = NULL \
      FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                 $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[]) \
+                 $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], \
+                 $15::text[]) \
           AS u(id, owner, attempt, raw_answer, answer_sha256, served_model, request_id, finish_reason, \
-               input_tokens, output_tokens, latency_ms, completed_at, cost_nano_usd, raw_response) \
+               input_tokens, output_tokens, latency_ms, completed_at, cost_nano_usd, raw_response, redactions) \
      WHERE s.id = u.id AND s.status = 'leased' AND s.lease_owner = u.owner AND s.attempt = u.attempt \
      RETURNING s.id, u.owner, u.attempt, s.run_id, s.account_id, s.provider, s.model";
 
@@ -173,7 +174,7 @@ pub const SAMPLE_COUNTS: &str = "SELECT s.status AS status, count(s.status) AS n
 /// step (provider and model are COLLATE "C", the order Rust sorts targets in).
 pub const LOAD_SAMPLES: &str = "SELECT id, run_id, provider, model, prompt_index, repeat_index, status, attempt, \
         raw_answer, answer_sha256, served_model, request_id, finish_reason, input_tokens, output_tokens, \
-        latency_ms, cost_nano_usd, error_class, error_message, completed_at, anonymized_at \
+        latency_ms, cost_nano_usd, error_class, error_message, completed_at, anonymized_at, redactions::text AS redactions \
      FROM samples WHERE run_id = $2 AND account_id = $1 \
      ORDER BY provider, model, prompt_index, repeat_index";
 

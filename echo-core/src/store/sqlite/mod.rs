@@ -28,6 +28,10 @@ mod runs;
 mod samples;
 mod schedules;
 pub mod sql;
+// Privacy (issue 6).
+pub mod consent;
+mod privacy_settings;
+pub mod retention;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
 use uuid::Uuid;
 
-use super::convert::{duration_ms, ms, opt_u64_to_i64, u64_to_i64};
+use super::convert::{duration_ms, ms, opt_u64_to_i64, to_json, u64_to_i64};
 use super::rows;
 use super::sql::{
     CANCEL_PENDING, CITATION_INSERT_COLUMNS, CITATION_INSERT_WIDTH, CLAIM_EXPIRED, CLAIM_PENDING_ANY_RUN,
@@ -135,6 +135,7 @@ pub(super) async fn complete(pool: &MeteredPool<Sqlite>, outcomes: &[SampleOutco
                     .bind(fence.attempt)
                     .bind(a.cost_usd.map(usd_to_nanos))
                     .bind(&a.raw_response)
+                    .bind(a.redactions.map(|r| to_json(&r, "redactions")).transpose()?)
                     .fetch_optional(&mut *tx)
                     .await?
             }

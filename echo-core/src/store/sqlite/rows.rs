@@ -105,6 +105,10 @@ pub(super) fn sample(row: &SqliteRow) -> Result<Sample> {
         error_message: row.try_get("error_message")?,
         completed_at: from_opt_ms(row.try_get("completed_at")?, "samples.completed_at")?,
         anonymized_at: from_opt_ms(row.try_get("anonymized_at")?, "samples.anonymized_at")?,
+        redactions: row
+            .try_get::<Option<String>, _>("redactions")?
+            .map(|j| from_json(&j, "samples.redactions"))
+            .transpose()?,
     })
 }
 

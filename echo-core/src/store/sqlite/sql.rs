@@ -72,12 +72,13 @@ pub const CLAIM_PENDING_ANY_RUN: &str = concat!(
     "RETURNING id, run_id, account_id, provider, model, prompt_index, repeat_index, attempt"
 );
 
-/// Fenced success. `?1`..`?9` answer columns, `?10` id, `?11` owner, `?12` attempt.
+/// Fenced success. `?1`..`?9` answer columns, `?10` id, `?11` owner, `?12` attempt, `?13`
+/// cost, `?14` raw response, `?15` redaction counts (JSON).
 /// Returns the sample's run, account and target when applied (the rollup key).
 /// Index: primary key. The last error (if an earlier attempt failed) is kept for diagnosis.
 pub const COMPLETE_SUCCEEDED: &str = "UPDATE samples SET status = 'succeeded', raw_answer = ?1, answer_sha256 = ?2, \
         served_model = ?3, request_id = ?4, finish_reason = ?5, input_tokens = ?6, output_tokens = ?7, \
-        latency_ms = ?8, completed_at = ?9, cost_nano_usd = ?13, raw_response = ?14, lease_owner = NULL, lease_expires_at = NULL \
+        latency_ms = ?8, completed_at = ?9, cost_nano_usd = ?13, raw_response = ?14, redactions = ?15, lease_owner = NULL, lease_expires_at = NULL \
      WHERE id = ?10 AND status = 'leased' AND lease_owner = ?11 AND attempt = ?12 \
      RETURNING run_id, account_id, provider, model";
 
@@ -121,7 +122,7 @@ pub const SAMPLE_COUNTS: &str = "SELECT s.status AS status, count(s.status) AS n
 /// index `(run_id, provider, model, prompt_index, repeat_index)`, so no sort step.
 pub const LOAD_SAMPLES: &str = "SELECT id, run_id, provider, model, prompt_index, repeat_index, status, attempt, \
         raw_answer, answer_sha256, served_model, request_id, finish_reason, input_tokens, output_tokens, \
-        latency_ms, cost_nano_usd, error_class, error_message, completed_at, anonymized_at \
+        latency_ms, cost_nano_usd, error_class, error_message, completed_at, anonymized_at, redactions \
      FROM samples WHERE run_id = ?2 AND +account_id = ?1 \
      ORDER BY provider, model, prompt_index, repeat_index";
 
