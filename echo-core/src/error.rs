@@ -143,6 +143,40 @@ pub enum Error {
     /// An invariant was broken; please report it.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// The account may not act: its erasure is scheduled (`DeletionPending`, until the
+    /// operator cancels it or the erasure runs) or the operator blocked it. Every operation of
+    /// the account, and authenticating a still-valid key of it, is refused with this.
+    /// Classified as [`ErrorKind::PermissionDenied`]; [`Error::account_status`] tells it apart.
+    #[error("{}", account_blocked_message(*account, *status, *deadline))]
+    AccountBlocked {
+        account: crate::model::AccountId,
+        status: crate::store::AccountStatus,
+        /// When the erasure runs (deletion pending), if known.
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn account_blocked_message(
+    account: crate::model::AccountId,
+    status: crate::store::AccountStatus,
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    use crate::store::AccountStatus;
+    match (status, deadline) {
+        (AccountStatus::DeletionPending, Some(deadline)) => format!(
+            "account {account} is scheduled for erasure at {deadline}: every operation is refused; the operator can \
+             cancel the deletion before then (Echo::cancel_deletion)"
+        ),
+        (AccountStatus::DeletionPending, None) => format!(
+            "account {account} is scheduled for erasure: every operation is refused; the operator can cancel the \
+             deletion before its deadline (Echo::cancel_deletion)"
+        ),
+        (other, _) => format!(
+            "account {account} is {}: every operation is refused; ask the operator",
+            other.as_str()
+        ),
+    }
 }
 
 impl Error {
@@ -161,6 +195,7 @@ impl Error {
             Error::Cancelled(_) => ErrorKind::Cancelled,
             Error::Config(_) => ErrorKind::Config,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::AccountBlocked { .. } => ErrorKind::PermissionDenied,
         }
     }
 
@@ -212,6 +247,15 @@ impl Error {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The status of the account that refused the operation, if this is an
+    /// [`Error::AccountBlocked`].
+    pub fn account_status(&self) -> Option<crate::store::AccountStatus> {
+        match self {
+            Error::AccountBlocked { status, .. } => Some(*status),
             _ => None,
         }
     }

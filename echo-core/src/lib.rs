@@ -14,6 +14,7 @@ pub mod auth;
 pub mod clock;
 pub mod engine;
 mod error;
+pub mod gdpr;
 pub mod model;
 pub mod provider;
 pub mod quota;

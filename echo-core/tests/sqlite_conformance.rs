@@ -89,6 +89,9 @@ conformance_tests!(
     scheduled_run_once_per_slot,
     leader_lease_exclusive_and_fenced,
     leader_lease_single_winner_under_concurrency,
+    gdpr_export_pages,
+    gdpr_deletion_lifecycle,
+    gdpr_erasure_in_batches,
 );
 
 #[tokio::test]

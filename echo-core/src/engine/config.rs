@@ -37,6 +37,12 @@ pub struct EngineConfig {
     /// Longer than any run should take; a run that settles after its hold expired is still
     /// charged for what it answered.
     pub reservation_hold: Duration,
+    /// Grace period between a deletion request and the account's erasure (default 30 days;
+    /// see `gdpr::deletion`). The request can be cancelled until it ends.
+    pub deletion_grace: Duration,
+    /// Rows per erasure batch (one transaction each) for `Echo::erase_due_accounts` and the
+    /// leader's erasure sweep.
+    pub erasure_batch: u32,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +59,8 @@ impl Default for EngineConfig {
             resilience: true,
             key_usage_flush: Duration::from_secs(60),
             reservation_hold: Duration::from_secs(24 * 3600),
+            deletion_grace: crate::gdpr::DEFAULT_DELETION_GRACE,
+            erasure_batch: 1_000,
         }
     }
 }
@@ -80,6 +88,12 @@ impl EngineConfig {
         }
         if self.request_timeout.is_zero() {
             return Err(Error::invalid("request_timeout", "must be positive"));
+        }
+        if chrono::Duration::from_std(self.deletion_grace).is_err() {
+            return Err(Error::invalid("deletion_grace", "is too long; use at most a few years"));
+        }
+        if self.erasure_batch == 0 {
+            return Err(Error::invalid("erasure_batch", "must be at least 1"));
         }
         Ok(())
     }

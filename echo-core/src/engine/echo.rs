@@ -173,6 +173,7 @@ impl Echo {
     /// The principal's own account.
     pub async fn get_account(&self, principal: &Principal) -> Result<Account> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.inner.store.get_account(principal.account_id()).await
     }
 
@@ -184,6 +185,7 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn create_experiment(&self, principal: &Principal, spec: ExperimentSpec) -> Result<Experiment> {
         principal.require(Scope::ExperimentsWrite)?;
+        self.ensure_active(principal).await?;
         self.check_spec(&spec)?;
         let now = self.now();
         let experiment = Experiment {
@@ -201,12 +203,14 @@ impl Echo {
     /// One experiment of the principal's account.
     pub async fn get_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<Experiment> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.inner.store.get_experiment(principal.account_id(), id).await
     }
 
     /// The account's experiments, newest first, keyset-paginated.
     pub async fn list_experiments(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Experiment>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         self.inner.store.list_experiments(principal.account_id(), page).await
     }
@@ -221,6 +225,7 @@ impl Echo {
         spec: ExperimentSpec,
     ) -> Result<Experiment> {
         principal.require(Scope::ExperimentsWrite)?;
+        self.ensure_active(principal).await?;
         self.check_spec(&spec)?;
         self.inner
             .store
@@ -233,6 +238,7 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %id))]
     pub async fn delete_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<()> {
         principal.require(Scope::ExperimentsWrite)?;
+        self.ensure_active(principal).await?;
         self.inner.store.delete_experiment(principal.account_id(), id).await
     }
 
@@ -247,6 +253,7 @@ impl Echo {
     /// [`Estimate`](super::Estimate) for how tokens are estimated).
     pub async fn estimate(&self, principal: &Principal, experiment_id: ExperimentId) -> Result<super::Estimate> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let experiment = self
             .inner
             .store
@@ -277,6 +284,7 @@ impl Echo {
         options: &RunOptions,
     ) -> Result<Run> {
         principal.require(Scope::RunsWrite)?;
+        self.ensure_active(principal).await?;
         if options.concurrency == Some(0) {
             return Err(Error::invalid("options.concurrency", "must be at least 1"));
         }
@@ -326,6 +334,7 @@ impl Echo {
     /// leased by a dead process are taken over once their lease expires.
     pub async fn resume_run(&self, principal: &Principal, run_id: RunId) -> Result<RunHandle> {
         principal.require(Scope::RunsWrite)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         self.inner.providers.check_targets(&run.spec.targets)?;
         self.admit_run_start(principal, None).await?;
@@ -394,6 +403,7 @@ impl Echo {
     /// not executing here has its pending samples cancelled and its status set.
     pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
         principal.require(Scope::RunsWrite)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let token = self
             .inner
@@ -412,9 +422,30 @@ impl Echo {
         Ok(())
     }
 
+    /// Cancels an unfinished run of `account` as [`Echo::cancel_run`] does, without a
+    /// principal: for the engine's own decisions (a deletion request cancels the account's
+    /// runs).
+    pub(super) async fn cancel_run_of(&self, account: AccountId, run_id: RunId) -> Result<()> {
+        let token = self
+            .inner
+            .active
+            .lock()
+            .expect("active runs poisoned")
+            .get(&run_id)
+            .cloned();
+        match token {
+            Some(token) => token.cancel(),
+            None => {
+                super::finalize::cancel_run(&*self.inner.store, account, run_id, self.now()).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// One run of the principal's account.
     pub async fn get_run(&self, principal: &Principal, run_id: RunId) -> Result<Run> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.inner.store.get_run(principal.account_id(), run_id).await
     }
 
@@ -426,6 +457,7 @@ impl Echo {
         page: &PageRequest,
     ) -> Result<Page<Run>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         self.inner
             .store
@@ -436,6 +468,7 @@ impl Echo {
     /// The report of a run, from stored mentions (works during and after execution).
     pub async fn report(&self, principal: &Principal, run_id: RunId) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         super::report::build(&*self.inner.store, &run, &catalog, self.now()).await
@@ -445,6 +478,7 @@ impl Echo {
     /// competitor added, an alias fixed). No provider is called and nothing is written.
     pub async fn reanalyze(&self, principal: &Principal, run_id: RunId, brands: Vec<BrandSpec>) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let catalog = BrandCatalog::new(brands)?;
         let extractor = DictionaryExtractor::new(catalog)?;

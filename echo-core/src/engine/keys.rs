@@ -16,7 +16,7 @@ use crate::auth::key_format;
 use crate::auth::verify::{self, NoTrace, Step, Trace};
 use crate::auth::{ApiKey, AuthFailure, CreatedApiKey, NewApiKey, Principal, Scope};
 use crate::model::{ApiKeyId, Page, PageRequest};
-use crate::store::{ApiKeyRecord, KeyTouch, truncate_to_millis};
+use crate::store::{AccountStatus, ApiKeyRecord, KeyTouch, truncate_to_millis};
 use crate::{Error, Result};
 
 impl Echo {
@@ -27,6 +27,7 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<CreatedApiKey> {
         principal.require(Scope::KeysManage)?;
+        self.ensure_active(principal).await?;
         let now = self.now();
         let new = NewApiKey {
             expires_at: new.expires_at.map(truncate_to_millis),
@@ -63,6 +64,7 @@ impl Echo {
     /// Needs `keys:manage`.
     pub async fn list_api_keys(&self, principal: &Principal, page: &PageRequest) -> Result<Page<ApiKey>> {
         principal.require(Scope::KeysManage)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         self.store().list_api_keys(principal.account_id(), page).await
     }
@@ -73,6 +75,7 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), api_key_id = %id))]
     pub async fn revoke_api_key(&self, principal: &Principal, id: ApiKeyId) -> Result<ApiKey> {
         principal.require(Scope::KeysManage)?;
+        self.ensure_active(principal).await?;
         let key = self
             .store()
             .revoke_api_key(principal.account_id(), id, self.now())
@@ -104,9 +107,23 @@ impl Echo {
         trace.step(Step::Hash);
         let hash = parsed.hash();
         trace.step(Step::Lookup);
-        let found = self.store().find_api_key_by_hash(&hash).await?;
+        // The lookup also reads the key's account status (a join on the account's primary
+        // key), so refusing the keys of a blocked account costs no extra round trip.
+        let (found, account_status) = match self.store().find_api_key_for_auth(&hash).await? {
+            Some((record, status)) => (Some(record), Some(status)),
+            None => (None, None),
+        };
         let now = self.now();
         match verify::decide(&hash, found.as_ref(), now, trace) {
+            // A valid key of an account that is not active (deletion pending, blocked). Decided
+            // after the constant-work step and only for keys that passed it, so it reveals
+            // nothing to callers without a valid key; revoked keys keep answering "invalid".
+            Ok(key) if account_status.is_some_and(|s| s != AccountStatus::Active) => {
+                let status = account_status.unwrap_or(AccountStatus::Blocked);
+                tracing::info!(api_key_id = %key.id, account_id = %key.account_id, status = status.as_str(),
+                    "API key of an inactive account refused");
+                Err(self.blocked(key.account_id, status).await)
+            }
             Ok(key) => {
                 self.key_usage().record(KeyTouch {
                     account_id: key.account_id,

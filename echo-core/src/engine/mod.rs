@@ -15,6 +15,7 @@ mod echo;
 mod estimate;
 mod executor;
 mod finalize;
+mod gdpr_api;
 mod handle;
 mod keys;
 mod lease_keeper;

@@ -35,6 +35,7 @@ impl Echo {
         schedule: Option<Schedule>,
     ) -> Result<Option<DateTime<Utc>>> {
         principal.require(Scope::ExperimentsWrite)?;
+        self.ensure_active(principal).await?;
         let account = principal.account_id();
         match schedule {
             Some(schedule) => {
@@ -57,6 +58,7 @@ impl Echo {
     /// The experiment's schedule, `None` when it runs only on demand.
     pub async fn schedule(&self, principal: &Principal, experiment: ExperimentId) -> Result<Option<ScheduleInfo>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let Some(stored) = self.store().get_schedule(principal.account_id(), experiment).await? else {
             return Ok(None);
         };
@@ -74,6 +76,7 @@ impl Echo {
         slot: DateTime<Utc>,
     ) -> Result<Option<RunId>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.store()
             .scheduled_run(principal.account_id(), experiment, slot)
             .await

@@ -19,6 +19,7 @@
 pub mod conformance;
 pub mod dashboard;
 mod finalize;
+pub mod gdpr;
 mod keys;
 mod leader;
 mod leases;
@@ -42,6 +43,7 @@ use crate::model::{
 
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
+pub use gdpr::{AccountState, AccountStatus, GdprStore};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use leader::LeaderStore;
 pub use leases::{ExpiredLeases, LeaseStore};
@@ -238,6 +240,7 @@ pub trait Store:
     + FinalizeStore
     + ScheduleStore
     + LeaderStore
+    + GdprStore
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

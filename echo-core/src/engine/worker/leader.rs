@@ -33,6 +33,10 @@ pub(super) async fn lead(
             finalize_batch: 100,
         }),
         Arc::new(QuotaSweep),
+        Arc::new(crate::gdpr::ErasureSweep {
+            batch_size: echo.config().erasure_batch,
+            ..Default::default()
+        }),
     ];
     tasks.extend(config.maintenance.iter().cloned());
     let maintenance_every = chrono::Duration::from_std(config.maintenance_interval).unwrap_or(chrono::Duration::MAX);
