@@ -75,7 +75,11 @@ async fn busy_account(echo: &Echo, name: &str) -> (Principal, String, echo_core:
 fn assert_blocked<T: std::fmt::Debug>(result: echo_core::Result<T>, what: &str) {
     let err = result.expect_err(what);
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{what}: {err}");
-    assert_eq!(err.account_status(), Some(AccountStatus::DeletionPending), "{what}: {err}");
+    assert_eq!(
+        err.account_status(),
+        Some(AccountStatus::DeletionPending),
+        "{what}: {err}"
+    );
     assert!(err.to_string().contains("scheduled for erasure"), "{what}: {err}");
 }
 
@@ -90,7 +94,10 @@ async fn deletion_blocks_at_once_and_cancellation_restores(builder: EchoBuilder)
         .unwrap();
     let (me, secret, pending_run) = busy_account(&echo, "leaving").await;
     let exp = echo.list_experiments(&me, &PageRequest::default()).await.unwrap().items[0].id;
-    assert!(echo.quota_status(&me).await.unwrap().reserved > 0, "the pending run holds quota");
+    assert!(
+        echo.quota_status(&me).await.unwrap().reserved > 0,
+        "the pending run holds quota"
+    );
 
     // API keys cannot request a deletion.
     let key_principal = echo.authenticate(&secret).await.unwrap();
@@ -129,7 +136,11 @@ async fn deletion_blocks_at_once_and_cancellation_restores(builder: EchoBuilder)
     let admin = Principal::admin().acting_for(me.account_id()).unwrap();
     let usage = echo
         .store()
-        .quota_usage(me.account_id(), echo.quota_policy().period(clock.now()).start, clock.now())
+        .quota_usage(
+            me.account_id(),
+            echo.quota_policy().period(clock.now()).start,
+            clock.now(),
+        )
         .await
         .unwrap();
     assert_eq!(usage.reserved, 0, "the cancelled run's reservation is refunded");
@@ -189,7 +200,10 @@ async fn erasure_runs_in_batches_resumes_and_verifies(builder: EchoBuilder) {
     let (staying, staying_secret, _) = busy_account(&echo, "staying").await;
     let staying_before = counts(&echo, &staying).await;
     let leaving_before = counts(&echo, &leaving).await;
-    assert_eq!(leaving_before["samples"], 16, "a finished and a cancelled run of 8 samples");
+    assert_eq!(
+        leaving_before["samples"], 16,
+        "a finished and a cancelled run of 8 samples"
+    );
 
     let request = echo.request_deletion(&leaving).await.unwrap();
     clock.advance(GRACE);
@@ -201,7 +215,11 @@ async fn erasure_runs_in_batches_resumes_and_verifies(builder: EchoBuilder) {
     };
     sweep.run(&**echo.store(), clock.now()).await.unwrap();
     let state = echo.store().account_state(leaving.account_id()).await.unwrap();
-    assert_eq!(state.status, AccountStatus::DeletionPending, "not erased after one batch");
+    assert_eq!(
+        state.status,
+        AccountStatus::DeletionPending,
+        "not erased after one batch"
+    );
     let first = echo.erase_due_accounts(1).await.unwrap();
     assert_eq!(first.batches, 1);
     assert!(first.more && first.completed.is_empty());
@@ -209,7 +227,11 @@ async fn erasure_runs_in_batches_resumes_and_verifies(builder: EchoBuilder) {
     // The rest, in small batches.
     let rest = echo.erase_due_accounts(1_000).await.unwrap();
     assert!(!rest.more);
-    assert!(rest.batches >= 4, "16 samples in batches of 5, then the other tables: {}", rest.batches);
+    assert!(
+        rest.batches >= 4,
+        "16 samples in batches of 5, then the other tables: {}",
+        rest.batches
+    );
     assert_eq!(rest.completed.len(), 1);
     let report = &rest.completed[0];
     assert_eq!(report.request_id, request.id);
@@ -222,18 +244,34 @@ async fn erasure_runs_in_batches_resumes_and_verifies(builder: EchoBuilder) {
     assert_eq!(report.rows_deleted["experiments"], 1);
     assert_eq!(report.rows_deleted["api_keys"], 1);
     assert_eq!(report.rows_deleted["accounts"], 1);
-    assert_eq!(report.rows_deleted["mentions"], leaving_before["mentions"].as_u64().unwrap());
-    assert_eq!(report.rows_deleted["citations"], leaving_before["citations"].as_u64().unwrap());
+    assert_eq!(
+        report.rows_deleted["mentions"],
+        leaving_before["mentions"].as_u64().unwrap()
+    );
+    assert_eq!(
+        report.rows_deleted["citations"],
+        leaving_before["citations"].as_u64().unwrap()
+    );
     assert!(report.rows_deleted["mentions"] > 0);
 
     // Gone: the account answers NotFound everywhere; the request is its tombstone.
     assert_eq!(
-        echo.store().account_state(leaving.account_id()).await.unwrap_err().kind(),
+        echo.store()
+            .account_state(leaving.account_id())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
-    assert_eq!(echo.get_account(&leaving).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        echo.get_account(&leaving).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     let admin = Principal::admin().acting_for(leaving.account_id()).unwrap();
-    assert_eq!(echo.export_account(&admin, Vec::new()).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        echo.export_account(&admin, Vec::new()).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     let tombstone = &echo.deletion_requests(&admin).await.unwrap()[0];
     assert_eq!(tombstone.status, DeletionStatus::Completed);
     assert_eq!(tombstone.details["remaining"]["samples"], 0);

@@ -20,8 +20,8 @@ use echo_core::ErrorKind;
 use echo_core::auth::{KeyHash, NewApiKey, Principal, Scope};
 use echo_core::clock::ManualClock;
 use echo_core::engine::{Echo, EchoBuilder, RunOptions};
-use echo_core::gdpr::{EXPORT_FORMAT, EXPORT_VERSION};
 use echo_core::gdpr::export::EXPORT_FLUSH_BYTES;
+use echo_core::gdpr::{EXPORT_FORMAT, EXPORT_VERSION};
 use echo_core::model::{
     Citation, Experiment, ExperimentId, Mention, NewAccount, PageRequest, Run, RunId, RunStatus, SampleId,
 };
@@ -121,7 +121,10 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
     assert_eq!(exported.len(), 2 * 12);
     for record in &expected_samples {
         let id = record.sample.id.to_string();
-        let item = exported.iter().find(|s| s["id"] == id.as_str()).expect("sample exported");
+        let item = exported
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .expect("sample exported");
         let answer = record.sample.raw_answer.as_deref().expect("answered");
         assert_eq!(item["raw_answer"], answer, "raw answer kept");
         assert!(item["raw_response"].is_string(), "raw response kept");
@@ -152,8 +155,16 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
     ] {
         assert!(!text.contains(&foreign), "bob's {foreign} in alice's export");
     }
-    for record in echo.store().load_samples(bob.principal.account_id(), bob.runs[0]).await.unwrap() {
-        assert!(!text.contains(&record.sample.id.to_string()), "bob's sample in alice's export");
+    for record in echo
+        .store()
+        .load_samples(bob.principal.account_id(), bob.runs[0])
+        .await
+        .unwrap()
+    {
+        assert!(
+            !text.contains(&record.sample.id.to_string()),
+            "bob's sample in alice's export"
+        );
     }
 
     // An API key cannot export, whatever its scopes; the operator can, for one account.
@@ -173,7 +184,11 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(on_disk["counts"], json["counts"]);
     assert_eq!(summary.bytes, std::fs::metadata(&path).unwrap().len());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no partial file left"
+    );
 }
 
 /// A writer that records how the exporter writes: number of writes, the largest single

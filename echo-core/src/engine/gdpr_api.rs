@@ -149,7 +149,9 @@ impl Echo {
         for run in &started.unfinished_runs {
             match self.cancel_run_of(account, *run).await {
                 Ok(()) => cancelled.push(*run),
-                Err(e) => tracing::warn!(run_id = %run, error = %e, "cancelling a run of an account being deleted failed"),
+                Err(e) => {
+                    tracing::warn!(run_id = %run, error = %e, "cancelling a run of an account being deleted failed")
+                }
             }
         }
         tracing::info!(

@@ -76,8 +76,8 @@ pub(crate) fn authorize_cancel(principal: &Principal) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Scope;
     use crate::ErrorKind;
+    use crate::auth::Scope;
 
     #[test]
     fn who_may_request_and_cancel() {

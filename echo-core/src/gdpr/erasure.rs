@@ -38,7 +38,12 @@ pub struct ErasurePass {
 
 /// Erases due accounts: at most `max_batches` batches of about `batch_size` rows each,
 /// then verifies and completes every account that has nothing left.
-pub async fn erase_due(store: &dyn Store, now: DateTime<Utc>, batch_size: u32, max_batches: u32) -> Result<ErasurePass> {
+pub async fn erase_due(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    batch_size: u32,
+    max_batches: u32,
+) -> Result<ErasurePass> {
     let mut pass = ErasurePass::default();
     for request in store.due_deletions(now, DUE_PER_PASS).await? {
         loop {

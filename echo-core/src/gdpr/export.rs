@@ -30,8 +30,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::auth::ApiKey;
 use crate::model::{AccountId, ApiKeyId, ExperimentId, RunId};
-use crate::store::gdpr::{AccountState, DeletionRecord, SampleExport, SampleKey};
 use crate::store::Store;
+use crate::store::gdpr::{AccountState, DeletionRecord, SampleExport, SampleKey};
 use crate::{Error, Result};
 
 /// The `format` field of every bundle.
@@ -112,10 +112,18 @@ impl ExportSection for ApiKeysSection {
         "api_keys"
     }
 
-    async fn page(&self, store: &dyn Store, account: AccountId, after: Option<&str>, limit: u32) -> Result<SectionPage> {
+    async fn page(
+        &self,
+        store: &dyn Store,
+        account: AccountId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<SectionPage> {
         let after = after.map(|c| parse_uuid(c, "api_keys").map(ApiKeyId)).transpose()?;
         let keys: Vec<ApiKey> = store.export_api_keys(account, after, limit).await?;
-        let next = (keys.len() == limit as usize).then(|| keys.last().map(|k| k.id.0.to_string())).flatten();
+        let next = (keys.len() == limit as usize)
+            .then(|| keys.last().map(|k| k.id.0.to_string()))
+            .flatten();
         Ok(SectionPage {
             items: keys.iter().map(|k| to_value(k, "API key")).collect::<Result<_>>()?,
             next,
@@ -145,8 +153,16 @@ impl ExportSection for ExperimentsSection {
         "experiments"
     }
 
-    async fn page(&self, store: &dyn Store, account: AccountId, after: Option<&str>, limit: u32) -> Result<SectionPage> {
-        let after = after.map(|c| parse_uuid(c, "experiments").map(ExperimentId)).transpose()?;
+    async fn page(
+        &self,
+        store: &dyn Store,
+        account: AccountId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<SectionPage> {
+        let after = after
+            .map(|c| parse_uuid(c, "experiments").map(ExperimentId))
+            .transpose()?;
         let page = store.export_experiments(account, after, limit).await?;
         let next = (page.len() == limit as usize)
             .then(|| page.last().map(|e| e.experiment.id.0.to_string()))
@@ -183,10 +199,18 @@ impl ExportSection for RunsSection {
         "runs"
     }
 
-    async fn page(&self, store: &dyn Store, account: AccountId, after: Option<&str>, limit: u32) -> Result<SectionPage> {
+    async fn page(
+        &self,
+        store: &dyn Store,
+        account: AccountId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<SectionPage> {
         let after = after.map(|c| parse_uuid(c, "runs").map(RunId)).transpose()?;
         let runs = store.export_runs(account, after, limit).await?;
-        let next = (runs.len() == limit as usize).then(|| runs.last().map(|r| r.id.0.to_string())).flatten();
+        let next = (runs.len() == limit as usize)
+            .then(|| runs.last().map(|r| r.id.0.to_string()))
+            .flatten();
         Ok(SectionPage {
             items: runs.iter().map(|r| to_value(r, "run")).collect::<Result<_>>()?,
             next,
@@ -225,11 +249,17 @@ impl ExportSection for SamplesSection {
         "samples"
     }
 
-    async fn page(&self, store: &dyn Store, account: AccountId, after: Option<&str>, limit: u32) -> Result<SectionPage> {
+    async fn page(
+        &self,
+        store: &dyn Store,
+        account: AccountId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<SectionPage> {
         let (mut run, mut key) = match after {
             Some(c) => {
-                let cursor: SamplesCursor = serde_json::from_str(c)
-                    .map_err(|e| Error::Internal(format!("bad samples export cursor: {e}")))?;
+                let cursor: SamplesCursor =
+                    serde_json::from_str(c).map_err(|e| Error::Internal(format!("bad samples export cursor: {e}")))?;
                 (Some(cursor.run), cursor.key)
             }
             None => (Self::run_after(store, account, None).await?, None),

@@ -150,11 +150,53 @@ pub struct DeletionStarted {
 }
 
 /// A schedule paused by a deletion request, to re-arm when it is cancelled.
+///
+/// A stored schedule is all three columns or none (the schedule store refuses a partial
+/// one), so pausing clears them and keeps `(kind, expr)` in the request's `details`
+/// (`{"paused_schedules": [...]}`) until a cancellation hands them back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PausedSchedule {
     pub experiment_id: ExperimentId,
     pub kind: ScheduleKind,
     pub expr: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PausedScheduleJson {
+    experiment_id: uuid::Uuid,
+    kind: String,
+    expr: String,
+}
+
+/// The `details` of a new request holding the schedules it paused.
+pub(crate) fn paused_details(paused: &[PausedSchedule]) -> serde_json::Value {
+    let list: Vec<PausedScheduleJson> = paused
+        .iter()
+        .map(|p| PausedScheduleJson {
+            experiment_id: p.experiment_id.0,
+            kind: p.kind.as_str().to_string(),
+            expr: p.expr.clone(),
+        })
+        .collect();
+    serde_json::json!({ "paused_schedules": list })
+}
+
+/// The schedules a request paused, from its `details`.
+pub(crate) fn paused_from_details(details: &serde_json::Value) -> Result<Vec<PausedSchedule>> {
+    let Some(list) = details.get("paused_schedules") else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<PausedScheduleJson> = serde_json::from_value(list.clone())
+        .map_err(|e| Error::Internal(format!("deletion_requests.details holds bad paused_schedules: {e}")))?;
+    list.into_iter()
+        .map(|p| {
+            Ok(PausedSchedule {
+                experiment_id: ExperimentId(p.experiment_id),
+                kind: ScheduleKind::parse(&p.kind)?,
+                expr: p.expr,
+            })
+        })
+        .collect()
 }
 
 /// What [`GdprStore::cancel_deletion`] did.
@@ -340,4 +382,3 @@ pub(crate) fn deadline_passed(account: AccountId, deadline: DateTime<Utc>) -> Er
          and the account will be erased"
     ))
 }
-

@@ -8,7 +8,7 @@ use crate::auth::{ApiKey, KeyEnvironment, Scope, key_format};
 use crate::model::{AccountId, ApiKeyId, PageRequest, ReservationId, RunId};
 use crate::quota::{QuotaPeriod, RateLimitPolicy, ReserveRequest};
 use crate::store::gdpr::{AccountStatus, DeletionStatus, ERASED_TABLES, NewDeletion, SampleKey};
-use crate::store::{ApiKeyRecord, ScheduleKind, StoredSchedule, Store};
+use crate::store::{ApiKeyRecord, ScheduleKind, Store, StoredSchedule};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -70,7 +70,10 @@ async fn populated(store: &dyn Store, name: &str, n: usize) -> (AccountId, RunId
     let keys = vec![key(store, acct.id, "a").await, key(store, acct.id, "b").await];
     let policy = RateLimitPolicy::per_minute("gdpr.test", 10).expect("policy");
     for bucket in [format!("key:{}", keys[0].key.id), format!("account:{}", acct.id)] {
-        store.check_rate_limit(&bucket, &policy, 1, at(1)).await.expect("rate limit");
+        store
+            .check_rate_limit(&bucket, &policy, 1, at(1))
+            .await
+            .expect("rate limit");
     }
     store
         .reserve(&ReserveRequest {
@@ -91,8 +94,14 @@ async fn populated(store: &dyn Store, name: &str, n: usize) -> (AccountId, RunId
 /// Everything of `account` the export pages return, as comparable counts.
 async fn footprint(store: &dyn Store, account: AccountId) -> BTreeMap<&'static str, usize> {
     let mut f = BTreeMap::new();
-    f.insert("api_keys", store.export_api_keys(account, None, 1_000).await.unwrap().len());
-    f.insert("experiments", store.export_experiments(account, None, 1_000).await.unwrap().len());
+    f.insert(
+        "api_keys",
+        store.export_api_keys(account, None, 1_000).await.unwrap().len(),
+    );
+    f.insert(
+        "experiments",
+        store.export_experiments(account, None, 1_000).await.unwrap().len(),
+    );
     let runs = store.export_runs(account, None, 1_000).await.unwrap();
     f.insert("runs", runs.len());
     let (mut samples, mut mentions, mut citations, mut answers) = (0, 0, 0, 0);
@@ -157,7 +166,13 @@ pub async fn gdpr_export_pages(store: &dyn Store) {
     let first = store.export_api_keys(acct, None, 1).await.unwrap();
     let second = store.export_api_keys(acct, Some(first[0].id), 1).await.unwrap();
     assert!(first[0].id.0 < second[0].id.0);
-    assert!(store.export_api_keys(acct, Some(second[0].id), 1).await.unwrap().is_empty());
+    assert!(
+        store
+            .export_api_keys(acct, Some(second[0].id), 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A request blocks the account, revokes its keys and pauses its schedules in one step,
@@ -166,11 +181,11 @@ pub async fn gdpr_export_pages(store: &dyn Store) {
 /// schedules; due requests are listed from their deadline on.
 pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     let (acct, run, keys) = populated(store, "deletion lifecycle", 12).await;
-    let already_revoked = store
-        .revoke_api_key(acct, keys[1].key.id, at(5))
+    let already_revoked = store.revoke_api_key(acct, keys[1].key.id, at(5)).await.expect("revoke");
+    let started = store
+        .begin_deletion(&new_deletion(acct, 10, DAY_MS))
         .await
-        .expect("revoke");
-    let started = store.begin_deletion(&new_deletion(acct, 10, DAY_MS)).await.expect("begin");
+        .expect("begin");
     assert_eq!(started.keys_revoked, 1, "only the unrevoked key");
     assert_eq!(started.schedules_paused, 1);
     assert_eq!(started.unfinished_runs, vec![run]);
@@ -188,7 +203,11 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     let kept = store.get_api_key(acct, keys[1].key.id).await.unwrap();
     assert_eq!(kept.revoked_at, already_revoked.revoked_at, "earlier revocation kept");
     assert!(
-        store.get_schedule(acct, started_experiment(store, acct).await).await.unwrap().is_none(),
+        store
+            .get_schedule(acct, started_experiment(store, acct).await)
+            .await
+            .unwrap()
+            .is_none(),
         "schedule paused"
     );
 
@@ -197,8 +216,22 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
         ErrorKind::Conflict,
         "second request",
     );
-    assert!(store.due_deletions(at(10 + DAY_MS - 1), 100).await.unwrap().iter().all(|r| r.account_id != acct));
-    assert!(store.due_deletions(at(10 + DAY_MS), 100).await.unwrap().iter().any(|r| r.account_id == acct));
+    assert!(
+        store
+            .due_deletions(at(10 + DAY_MS - 1), 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.account_id != acct)
+    );
+    assert!(
+        store
+            .due_deletions(at(10 + DAY_MS), 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.account_id == acct)
+    );
 
     assert_kind(
         store.cancel_deletion(acct, "admin", at(10 + DAY_MS)).await,
@@ -219,7 +252,10 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
         "nothing pending",
     );
     // A new request after a cancellation is allowed; both are listed, newest first.
-    store.begin_deletion(&new_deletion(acct, 200, DAY_MS)).await.expect("again");
+    store
+        .begin_deletion(&new_deletion(acct, 200, DAY_MS))
+        .await
+        .expect("again");
     let requests = store.deletion_requests(acct).await.unwrap();
     assert_eq!(
         requests.iter().map(|r| r.status).collect::<Vec<_>>(),
@@ -227,9 +263,7 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     );
     assert_eq!(requests[1].cancelled_by.as_deref(), Some("admin"));
     assert_kind(
-        store
-            .begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS))
-            .await,
+        store.begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS)).await,
         ErrorKind::NotFound,
         "unknown account",
     );
@@ -252,9 +286,20 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     let (victim, _, _) = populated(store, "erasure victim", 25).await;
     let (bystander, _, bystander_keys) = populated(store, "erasure bystander", 25).await;
     let before = footprint(store, bystander).await;
-    let request = store.begin_deletion(&new_deletion(victim, 0, DAY_MS)).await.unwrap().request;
+    let request = store
+        .begin_deletion(&new_deletion(victim, 0, DAY_MS))
+        .await
+        .unwrap()
+        .request;
 
-    assert!(store.erase_batch(request.id, at(DAY_MS - 1), 10).await.unwrap().is_empty(), "not due");
+    assert!(
+        store
+            .erase_batch(request.id, at(DAY_MS - 1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due"
+    );
     assert_kind(
         store.finish_erasure(request.id, at(DAY_MS - 1)).await,
         ErrorKind::Conflict,
@@ -264,8 +309,15 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     let first = store.erase_batch(request.id, now, 10).await.unwrap();
     assert_eq!(first.deleted.get("samples"), Some(&10), "bounded batch");
     // Verification refuses while rows remain, and changes nothing.
-    assert_kind(store.finish_erasure(request.id, now).await, ErrorKind::Internal, "rows remain");
-    assert_eq!(store.account_state(victim).await.unwrap().status, AccountStatus::DeletionPending);
+    assert_kind(
+        store.finish_erasure(request.id, now).await,
+        ErrorKind::Internal,
+        "rows remain",
+    );
+    assert_eq!(
+        store.account_state(victim).await.unwrap().status,
+        AccountStatus::DeletionPending
+    );
 
     let mut batches = 1;
     let mut totals: BTreeMap<&str, u64> = first.deleted.clone();
@@ -280,17 +332,17 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
         }
         assert!(batches < 100, "erasure terminates");
     }
-    assert!(batches >= 3, "25 samples in batches of 10 take several batches, took {batches}");
+    assert!(
+        batches >= 3,
+        "25 samples in batches of 10 take several batches, took {batches}"
+    );
     let report = store.finish_erasure(request.id, now).await.unwrap().expect("completed");
     assert!(report.remaining.values().all(|n| *n == 0), "{:?}", report.remaining);
-    assert_eq!(
-        report.tables_verified(),
-        {
-            let mut t = ERASED_TABLES.to_vec();
-            t.sort();
-            t
-        }
-    );
+    assert_eq!(report.tables_verified(), {
+        let mut t = ERASED_TABLES.to_vec();
+        t.sort();
+        t
+    });
     let expected = [
         ("samples", 25),
         ("mentions", 30),
@@ -304,13 +356,25 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
         ("accounts", 1),
     ];
     for (table, n) in expected {
-        assert_eq!(report.rows_deleted.get(table), Some(&n), "rows deleted from {table}: {report:?}");
+        assert_eq!(
+            report.rows_deleted.get(table),
+            Some(&n),
+            "rows deleted from {table}: {report:?}"
+        );
     }
     for (table, n) in &totals {
-        assert_eq!(report.rows_deleted.get(*table), Some(n), "progress of {table} matches the batches");
+        assert_eq!(
+            report.rows_deleted.get(*table),
+            Some(n),
+            "progress of {table} matches the batches"
+        );
     }
     assert!(report.rows_deleted["sample_rollups"] >= 1);
-    assert_eq!(store.finish_erasure(request.id, now).await.unwrap(), None, "second finish");
+    assert_eq!(
+        store.finish_erasure(request.id, now).await.unwrap(),
+        None,
+        "second finish"
+    );
     assert_kind(store.account_state(victim).await, ErrorKind::NotFound, "account gone");
     let tombstone = &store.deletion_requests(victim).await.unwrap()[0];
     assert_eq!(tombstone.status, DeletionStatus::Completed);
@@ -318,7 +382,20 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     assert_eq!(tombstone.details["rows_deleted"]["samples"], 25);
     assert!(store.erase_batch(request.id, now, 10).await.unwrap().is_empty(), "done");
 
-    assert_eq!(footprint(store, bystander).await, before, "the other account is untouched");
-    assert_eq!(store.account_state(bystander).await.unwrap().status, AccountStatus::Active);
-    assert!(store.find_api_key_for_auth(&bystander_keys[0].key_hash).await.unwrap().is_some());
+    assert_eq!(
+        footprint(store, bystander).await,
+        before,
+        "the other account is untouched"
+    );
+    assert_eq!(
+        store.account_state(bystander).await.unwrap().status,
+        AccountStatus::Active
+    );
+    assert!(
+        store
+            .find_api_key_for_auth(&bystander_keys[0].key_hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

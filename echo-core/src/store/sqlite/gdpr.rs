@@ -22,7 +22,7 @@ use crate::model::{AccountId, ApiKeyId, Citation, ExperimentId, Mention, Run, Ru
 use crate::store::gdpr::{
     AccountState, AccountStatus, DeletionCancelled, DeletionRecord, DeletionStarted, DeletionStatus, ERASED_TABLES,
     ErasureBatch, ErasureReport, ExperimentExport, GdprStore, NewDeletion, PausedSchedule, RETAINED_TABLES,
-    SampleExport, SampleKey, deadline_passed, not_active_conflict,
+    SampleExport, SampleKey, deadline_passed, not_active_conflict, paused_details, paused_from_details,
 };
 use crate::store::{ApiKeyRecord, ScheduleKind};
 use crate::{Error, Result};
@@ -85,7 +85,11 @@ fn key_bucket(key: Uuid) -> String {
 
 /// Deletes the next batch of the account's rows, children first; the counts of the first
 /// step that found anything.
-async fn erase_next(tx: &mut Transaction<'_, Sqlite>, account: Uuid, limit: i64) -> Result<BTreeMap<&'static str, u64>> {
+async fn erase_next(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: Uuid,
+    limit: i64,
+) -> Result<BTreeMap<&'static str, u64>> {
     let mut deleted = BTreeMap::new();
     // Samples with their mentions and citations, found through the account's runs.
     let samples = ids(
@@ -104,8 +108,14 @@ async fn erase_next(tx: &mut Transaction<'_, Sqlite>, account: Uuid, limit: i64)
     // Runs (no samples left) with their dashboard rollups.
     let runs = ids(tx, "SELECT id FROM runs WHERE account_id = ?1 LIMIT ?2", account, limit).await?;
     if !runs.is_empty() {
-        deleted.insert("sample_rollups", delete_in(tx, "sample_rollups", "run_id", &runs).await?);
-        deleted.insert("mention_rollups", delete_in(tx, "mention_rollups", "run_id", &runs).await?);
+        deleted.insert(
+            "sample_rollups",
+            delete_in(tx, "sample_rollups", "run_id", &runs).await?,
+        );
+        deleted.insert(
+            "mention_rollups",
+            delete_in(tx, "mention_rollups", "run_id", &runs).await?,
+        );
         deleted.insert("runs", delete_in(tx, "runs", "id", &runs).await?);
         return Ok(deleted);
     }
@@ -136,7 +146,13 @@ async fn erase_next(tx: &mut Transaction<'_, Sqlite>, account: Uuid, limit: i64)
         }
     }
     // Keys, with the rate-limit buckets named after them.
-    let keys = ids(tx, "SELECT id FROM api_keys WHERE account_id = ?1 LIMIT ?2", account, limit).await?;
+    let keys = ids(
+        tx,
+        "SELECT id FROM api_keys WHERE account_id = ?1 LIMIT ?2",
+        account,
+        limit,
+    )
+    .await?;
     if !keys.is_empty() {
         let buckets: Vec<String> = keys.iter().map(|k| key_bucket(*k)).collect();
         let sql = format!("DELETE FROM rate_limits WHERE key IN ({})", placeholders(buckets.len()));
@@ -272,27 +288,44 @@ impl GdprStore for SqliteStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let keys_revoked = sqlx::query("UPDATE api_keys SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL")
-            .bind(account)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let schedules_paused =
-            sqlx::query("UPDATE experiments SET next_run_at = NULL WHERE account_id = ?1 AND next_run_at IS NOT NULL")
+        let keys_revoked =
+            sqlx::query("UPDATE api_keys SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL")
                 .bind(account)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+        // Pause the schedules: the columns are cleared (a schedule is all three or none) and
+        // kept in the request's details for a cancellation to re-arm.
+        let paused = sqlx::query("SELECT id, schedule_kind, schedule_expr FROM experiments WHERE account_id = ?1 AND schedule_kind IS NOT NULL")
+            .bind(account)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(PausedSchedule {
+                    experiment_id: row.try_get::<Uuid, _>("id")?.into(),
+                    kind: ScheduleKind::parse(row.try_get("schedule_kind")?)?,
+                    expr: row.try_get::<Option<String>, _>("schedule_expr")?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query("UPDATE experiments SET schedule_kind = NULL, schedule_expr = NULL, next_run_at = NULL WHERE account_id = ?1 AND schedule_kind IS NOT NULL")
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        let schedules_paused = paused.len() as u64;
+        let details = paused_details(&paused);
         sqlx::query(
-            "INSERT INTO deletion_requests (id, account_id, requested_by, requested_at, execute_after, status) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+            "INSERT INTO deletion_requests (id, account_id, requested_by, requested_at, execute_after, status, details) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
         )
         .bind(new.id)
         .bind(account)
         .bind(&new.requested_by)
         .bind(now)
         .bind(ms(new.deadline))
+        .bind(to_json(&details, "deletion details")?)
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -319,7 +352,7 @@ impl GdprStore for SqliteStore {
                 completed_at: None,
                 cancelled_at: None,
                 cancelled_by: None,
-                details: serde_json::json!({}),
+                details,
             },
             keys_revoked,
             schedules_paused,
@@ -359,22 +392,7 @@ impl GdprStore for SqliteStore {
         .bind(account.0)
         .execute(&mut *tx)
         .await?;
-        let paused = sqlx::query(
-            "SELECT id, schedule_kind, schedule_expr FROM experiments \
-             WHERE account_id = ?1 AND schedule_kind IS NOT NULL AND next_run_at IS NULL",
-        )
-        .bind(account.0)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(PausedSchedule {
-                experiment_id: row.try_get::<Uuid, _>("id")?.into(),
-                kind: ScheduleKind::parse(row.try_get("schedule_kind")?)?,
-                expr: row.try_get::<Option<String>, _>("schedule_expr")?.unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let paused = paused_from_details(&request.details)?;
         tx.commit().await?;
         request.status = DeletionStatus::Cancelled;
         request.cancelled_at = Some(now);
@@ -431,10 +449,12 @@ impl GdprStore for SqliteStore {
 
     async fn finish_erasure(&self, request: Uuid, now: DateTime<Utc>) -> Result<Option<ErasureReport>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!("SELECT {DELETION_COLUMNS} FROM deletion_requests WHERE id = ?1"))
-            .bind(request)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {DELETION_COLUMNS} FROM deletion_requests WHERE id = ?1"
+        ))
+        .bind(request)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(row) = row else {
             return Err(Error::not_found("deletion request", request));
         };
