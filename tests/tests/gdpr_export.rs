@@ -127,7 +127,18 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
             .expect("sample exported");
         let answer = record.sample.raw_answer.as_deref().expect("answered");
         assert_eq!(item["raw_answer"], answer, "raw answer kept");
-        assert!(item["raw_response"].is_string(), "raw response kept");
+        // The raw response as stored (the simulated provider sends none: null).
+        let stored = echo
+            .store()
+            .raw_response(alice.principal.account_id(), record.sample.id)
+            .await
+            .unwrap();
+        let exported_raw = item.get("raw_response").expect("raw_response field present");
+        assert_eq!(
+            exported_raw.as_str().map(|t| serde_json::from_str::<Value>(t).unwrap()),
+            stored,
+            "raw response as stored"
+        );
         let mentions: Vec<Mention> = serde_json::from_value(item["mentions"].clone()).unwrap();
         assert_eq!(mentions, record.mentions);
         let citations: Vec<Citation> = serde_json::from_value(item["citations"].clone()).unwrap();
