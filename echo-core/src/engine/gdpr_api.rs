@@ -217,3 +217,69 @@ impl Echo {
         erase_due(&**self.store(), self.now(), self.config().erasure_batch, max_batches).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::auth::{AuthFailure, NewApiKey, Scope};
+    use crate::model::NewAccount;
+    use crate::store::{SqliteConfig, SqliteStore, Store};
+
+    /// An account the operator blocked outside Echo's API (status `blocked`, keys not
+    /// revoked): its valid key is refused with `AccountBlocked`, its revoked key still
+    /// answers "revoked" (a caller without a valid key learns nothing of the account), and
+    /// every operation is refused.
+    #[tokio::test]
+    async fn keys_and_operations_of_a_blocked_account_are_refused() {
+        let store = Arc::new(SqliteStore::open(SqliteConfig::memory()).await.unwrap());
+        let echo = Echo::builder()
+            .store(store.clone() as Arc<dyn Store>)
+            .build()
+            .await
+            .unwrap();
+        let account = echo
+            .create_account(
+                &Principal::admin(),
+                NewAccount {
+                    name: "blocked".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let host = Principal::host(account.id);
+        let valid = echo
+            .create_api_key(&host, NewApiKey::new("v", [Scope::ExperimentsRead]))
+            .await
+            .unwrap();
+        let revoked = echo
+            .create_api_key(&host, NewApiKey::new("r", [Scope::ExperimentsRead]))
+            .await
+            .unwrap();
+        echo.revoke_api_key(&host, revoked.key.id).await.unwrap();
+        echo.authenticate(valid.secret.expose_secret()).await.unwrap();
+
+        sqlx::query("UPDATE accounts SET status = 'blocked' WHERE id = ?1")
+            .bind(account.id.0)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let err = echo.authenticate(valid.secret.expose_secret()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(err.account_status(), Some(AccountStatus::Blocked));
+        assert!(err.to_string().contains("is blocked"), "{err}");
+        let err = echo.authenticate(revoked.secret.expose_secret()).await.unwrap_err();
+        assert_eq!(err.auth_failure(), Some(AuthFailure::Revoked));
+        let err = echo.get_account(&host).await.unwrap_err();
+        assert_eq!(err.account_status(), Some(AccountStatus::Blocked));
+        // Only an active account can request its deletion.
+        assert_eq!(
+            echo.request_deletion(&host).await.unwrap_err().kind(),
+            ErrorKind::Conflict
+        );
+    }
+}
