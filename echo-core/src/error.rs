@@ -158,6 +158,39 @@ pub enum Error {
         state = if *withdrawn { "withdrawn its" } else { "not given" }
     )]
     ConsentRequired { purpose: String, withdrawn: bool },
+    /// The account may not act: its erasure is scheduled (`DeletionPending`, until the
+    /// operator cancels it or the erasure runs) or the operator blocked it. Every operation of
+    /// the account, and authenticating a still-valid key of it, is refused with this.
+    /// Classified as [`ErrorKind::PermissionDenied`]; [`Error::account_status`] tells it apart.
+    #[error("{}", account_blocked_message(*account, *status, *deadline))]
+    AccountBlocked {
+        account: crate::model::AccountId,
+        status: crate::store::AccountStatus,
+        /// When the erasure runs (deletion pending), if known.
+        deadline: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn account_blocked_message(
+    account: crate::model::AccountId,
+    status: crate::store::AccountStatus,
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    use crate::store::AccountStatus;
+    match (status, deadline) {
+        (AccountStatus::DeletionPending, Some(deadline)) => format!(
+            "account {account} is scheduled for erasure at {deadline}: every operation is refused; the operator can \
+             cancel the deletion before then (Echo::cancel_deletion)"
+        ),
+        (AccountStatus::DeletionPending, None) => format!(
+            "account {account} is scheduled for erasure: every operation is refused; the operator can cancel the \
+             deletion before its deadline (Echo::cancel_deletion)"
+        ),
+        (other, _) => format!(
+            "account {account} is {}: every operation is refused; ask the operator",
+            other.as_str()
+        ),
+    }
 }
 
 impl Error {
@@ -177,6 +210,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::Internal(_) => ErrorKind::Internal,
             Error::ConsentRequired { .. } => ErrorKind::ConsentRequired,
+            Error::AccountBlocked { .. } => ErrorKind::PermissionDenied,
         }
     }
 
@@ -228,6 +262,15 @@ impl Error {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The status of the account that refused the operation, if this is an
+    /// [`Error::AccountBlocked`].
+    pub fn account_status(&self) -> Option<crate::store::AccountStatus> {
+        match self {
+            Error::AccountBlocked { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod clock;
 pub mod engine;
 mod error;
+pub mod gdpr;
 pub mod model;
 pub mod privacy;
 pub mod provider;

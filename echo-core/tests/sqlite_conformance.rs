@@ -100,6 +100,9 @@ conformance_tests!(
     privacy_settings_round_trip,
     redaction_counts_are_stored,
     retention_anonymizes_old_samples_in_batches,
+    gdpr_export_pages,
+    gdpr_deletion_lifecycle,
+    gdpr_erasure_in_batches,
 );
 
 #[tokio::test]

@@ -57,6 +57,7 @@ async fn every_table_of_the_design_exists_and_is_strict() {
             "citations",
             "consents",
             "deletion_requests",
+            "erasure_progress",
             "experiments",
             "leader_leases",
             "mention_rollups",

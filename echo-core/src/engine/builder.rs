@@ -214,6 +214,19 @@ impl EchoBuilder {
         self
     }
 
+    /// The grace period between a deletion request and the account's erasure (default 30
+    /// days); the operator may cancel the request until it ends.
+    pub fn deletion_grace(mut self, grace: Duration) -> Self {
+        self.config.deletion_grace = grace;
+        self
+    }
+
+    /// Rows per erasure batch (default 1,000): each batch is one transaction.
+    pub fn erasure_batch(mut self, rows: u32) -> Self {
+        self.config.erasure_batch = rows;
+        self
+    }
+
     /// Replaces the whole engine configuration.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.config = config;

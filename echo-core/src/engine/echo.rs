@@ -194,6 +194,7 @@ impl Echo {
     /// The principal's own account.
     pub async fn get_account(&self, principal: &Principal) -> Result<Account> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let account = self.inner.store.get_account(principal.account_id()).await?;
         self.audit_admin_read(principal, "get_account", Some(AuditTarget::new("account", account.id)))
             .await?;
@@ -210,6 +211,7 @@ impl Echo {
         let audit = self.audit_record(principal, AuditAction::ExperimentCreate);
         self.audited(audit.clone(), async {
             principal.require(Scope::ExperimentsWrite)?;
+            self.ensure_active(principal).await?;
             self.check_spec(&spec)?;
             let now = self.now();
             let experiment = Experiment {
@@ -232,6 +234,7 @@ impl Echo {
     /// One experiment of the principal's account.
     pub async fn get_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<Experiment> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let experiment = self.inner.store.get_experiment(principal.account_id(), id).await?;
         self.audit_admin_read(principal, "get_experiment", Some(AuditTarget::new("experiment", id)))
             .await?;
@@ -241,6 +244,7 @@ impl Echo {
     /// The account's experiments, newest first, keyset-paginated.
     pub async fn list_experiments(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Experiment>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         let listed = self.inner.store.list_experiments(principal.account_id(), page).await?;
         self.audit_admin_read(principal, "list_experiments", None).await?;
@@ -261,6 +265,7 @@ impl Echo {
             .target("experiment", id);
         self.audited(audit.clone(), async {
             principal.require(Scope::ExperimentsWrite)?;
+            self.ensure_active(principal).await?;
             self.check_spec(&spec)?;
             self.inner
                 .store
@@ -279,6 +284,7 @@ impl Echo {
             .target("experiment", id);
         self.audited(audit.clone(), async {
             principal.require(Scope::ExperimentsWrite)?;
+            self.ensure_active(principal).await?;
             self.inner
                 .store
                 .delete_experiment_audited(principal.account_id(), id, &audit)
@@ -298,6 +304,7 @@ impl Echo {
     /// [`Estimate`](super::Estimate) for how tokens are estimated).
     pub async fn estimate(&self, principal: &Principal, experiment_id: ExperimentId) -> Result<super::Estimate> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let experiment = self
             .inner
             .store
@@ -332,6 +339,7 @@ impl Echo {
             .detail("experiment_id", experiment_id);
         self.audited(audit.clone(), async {
             principal.require(Scope::RunsWrite)?;
+            self.ensure_active(principal).await?;
             if options.concurrency == Some(0) {
                 return Err(Error::invalid("options.concurrency", "must be at least 1"));
             }
@@ -401,6 +409,7 @@ impl Echo {
             .target("run", run_id);
         self.audited(audit.clone(), async {
             principal.require(Scope::RunsWrite)?;
+            self.ensure_active(principal).await?;
             let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
             self.inner.providers.check_targets(&run.spec.targets)?;
             self.require_consents(principal.account_id()).await?;
@@ -498,6 +507,7 @@ impl Echo {
         audit: crate::audit::AuditRecord,
     ) -> Result<()> {
         principal.require(Scope::RunsWrite)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let token = self
             .inner
@@ -535,9 +545,30 @@ impl Echo {
         Ok(())
     }
 
+    /// Cancels an unfinished run of `account` as [`Echo::cancel_run`] does, without a
+    /// principal: for the engine's own decisions (a deletion request cancels the account's
+    /// runs).
+    pub(super) async fn cancel_run_of(&self, account: AccountId, run_id: RunId) -> Result<()> {
+        let token = self
+            .inner
+            .active
+            .lock()
+            .expect("active runs poisoned")
+            .get(&run_id)
+            .cloned();
+        match token {
+            Some(token) => token.cancel(),
+            None => {
+                super::finalize::cancel_run(&*self.inner.store, account, run_id, self.now()).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// One run of the principal's account.
     pub async fn get_run(&self, principal: &Principal, run_id: RunId) -> Result<Run> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         self.audit_admin_read(principal, "get_run", Some(AuditTarget::new("run", run_id)))
             .await?;
@@ -552,6 +583,7 @@ impl Echo {
         page: &PageRequest,
     ) -> Result<Page<Run>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         self.inner
             .store
@@ -562,6 +594,7 @@ impl Echo {
     /// The report of a run, from stored mentions (works during and after execution).
     pub async fn report(&self, principal: &Principal, run_id: RunId) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         self.audit_admin_read(principal, "report", Some(AuditTarget::new("run", run_id)))
             .await?;
@@ -573,6 +606,7 @@ impl Echo {
     /// competitor added, an alias fixed). No provider is called and nothing is written.
     pub async fn reanalyze(&self, principal: &Principal, run_id: RunId, brands: Vec<BrandSpec>) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
         let catalog = BrandCatalog::new(brands)?;
         let extractor = DictionaryExtractor::new(catalog)?;

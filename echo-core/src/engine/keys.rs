@@ -17,7 +17,7 @@ use crate::auth::key_format;
 use crate::auth::verify::{self, NoTrace, Step, Trace};
 use crate::auth::{ApiKey, AuthFailure, CreatedApiKey, NewApiKey, Principal, Scope};
 use crate::model::{ApiKeyId, Page, PageRequest};
-use crate::store::{ApiKeyRecord, KeyTouch, truncate_to_millis};
+use crate::store::{AccountStatus, ApiKeyRecord, KeyTouch, truncate_to_millis};
 use crate::{Error, Result};
 
 impl Echo {
@@ -30,6 +30,7 @@ impl Echo {
         let audit = self.audit_record(principal, AuditAction::ApiKeyCreate);
         self.audited(audit.clone(), async {
             principal.require(Scope::KeysManage)?;
+            self.ensure_active(principal).await?;
             let now = self.now();
             let new = NewApiKey {
                 expires_at: new.expires_at.map(truncate_to_millis),
@@ -78,6 +79,7 @@ impl Echo {
     /// Needs `keys:manage`.
     pub async fn list_api_keys(&self, principal: &Principal, page: &PageRequest) -> Result<Page<ApiKey>> {
         principal.require(Scope::KeysManage)?;
+        self.ensure_active(principal).await?;
         page.effective_limit()?;
         let listed = self.store().list_api_keys(principal.account_id(), page).await?;
         self.audit_admin_read(principal, "list_api_keys", None).await?;
@@ -94,6 +96,7 @@ impl Echo {
             .target("api_key", id);
         self.audited(audit.clone(), async {
             principal.require(Scope::KeysManage)?;
+            self.ensure_active(principal).await?;
             let key = self
                 .store()
                 .revoke_api_key_audited(principal.account_id(), id, self.now(), &audit)
@@ -127,9 +130,23 @@ impl Echo {
         trace.step(Step::Hash);
         let hash = parsed.hash();
         trace.step(Step::Lookup);
-        let found = self.store().find_api_key_by_hash(&hash).await?;
+        // The lookup also reads the key's account status (a join on the account's primary
+        // key), so refusing the keys of a blocked account costs no extra round trip.
+        let (found, account_status) = match self.store().find_api_key_for_auth(&hash).await? {
+            Some((record, status)) => (Some(record), Some(status)),
+            None => (None, None),
+        };
         let now = self.now();
         match verify::decide(&hash, found.as_ref(), now, trace) {
+            // A valid key of an account that is not active (deletion pending, blocked). Decided
+            // after the constant-work step and only for keys that passed it, so it reveals
+            // nothing to callers without a valid key; revoked keys keep answering "invalid".
+            Ok(key) if account_status.is_some_and(|s| s != AccountStatus::Active) => {
+                let status = account_status.unwrap_or(AccountStatus::Blocked);
+                tracing::info!(api_key_id = %key.id, account_id = %key.account_id, status = status.as_str(),
+                    "API key of an inactive account refused");
+                Err(self.blocked(key.account_id, status).await)
+            }
             Ok(key) => {
                 self.key_usage().record(KeyTouch {
                     account_id: key.account_id,

@@ -18,6 +18,7 @@ mod echo;
 mod estimate;
 mod executor;
 mod finalize;
+mod gdpr_api;
 mod handle;
 mod keys;
 mod lease_keeper;

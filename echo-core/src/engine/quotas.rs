@@ -34,6 +34,7 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn quota_status(&self, principal: &Principal) -> Result<QuotaStatus> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let account = self.store().get_account(principal.account_id()).await?;
         let limits = self.tier_limits(&account)?;
         let now = self.clock().now();
@@ -61,6 +62,7 @@ impl Echo {
     /// [`RateLimitDecision::headers`]. Run-starting operations are limited automatically;
     /// this is for everything else.
     pub async fn check_rate_limit(&self, principal: &Principal, policy: &RateLimitPolicy) -> Result<RateLimitDecision> {
+        self.ensure_active(principal).await?;
         self.store()
             .check_rate_limit(&rate_limit_key(principal), policy, 1, self.clock().now())
             .await

@@ -42,6 +42,7 @@ impl Echo {
         let audit = self.audit_record(principal, action).target("experiment", experiment);
         self.audited(audit.clone(), async {
             principal.require(Scope::ExperimentsWrite)?;
+            self.ensure_active(principal).await?;
             let account = principal.account_id();
             match schedule {
                 Some(schedule) => {
@@ -73,6 +74,7 @@ impl Echo {
     /// The experiment's schedule, `None` when it runs only on demand.
     pub async fn schedule(&self, principal: &Principal, experiment: ExperimentId) -> Result<Option<ScheduleInfo>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let Some(stored) = self.store().get_schedule(principal.account_id(), experiment).await? else {
             return Ok(None);
         };
@@ -90,6 +92,7 @@ impl Echo {
         slot: DateTime<Utc>,
     ) -> Result<Option<RunId>> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.store()
             .scheduled_run(principal.account_id(), experiment, slot)
             .await

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod conformance;
 pub mod dashboard;
 mod finalize;
+pub mod gdpr;
 mod keys;
 mod leader;
 mod leases;
@@ -51,6 +52,7 @@ pub use audit::{AuditStore, AuditedWrites, verify_chain};
 pub use consent::ConsentStore;
 pub use dashboard::{AccountSummary, DashboardStore, RunCounts, TargetVisibility};
 pub use finalize::{FinalizeStore, UnfinalizedRun};
+pub use gdpr::{AccountState, AccountStatus, GdprStore};
 pub use keys::{ApiKeyRecord, KeyStore, KeyTouch};
 pub use leader::LeaderStore;
 pub use leases::{ExpiredLeases, LeaseStore};
@@ -258,6 +260,7 @@ pub trait Store:
     + RetentionStore
     + ConsentStore
     + PrivacySettingsStore
+    + GdprStore
     + std::fmt::Debug
 {
     /// Backend name (`sqlite`, `postgres`).

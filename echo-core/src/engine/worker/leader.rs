@@ -34,6 +34,10 @@ pub(super) async fn lead(
         }),
         Arc::new(QuotaSweep),
         Arc::new(crate::privacy::RetentionSweep::daily(echo.config().retention.clone())),
+        Arc::new(crate::gdpr::ErasureSweep {
+            batch_size: echo.config().erasure_batch,
+            ..Default::default()
+        }),
     ];
     tasks.extend(config.maintenance.iter().cloned());
     let maintenance_every = chrono::Duration::from_std(config.maintenance_interval).unwrap_or(chrono::Duration::MAX);

@@ -14,6 +14,7 @@ mod dashboard;
 mod experiments;
 mod finalize;
 mod fixtures;
+mod gdpr;
 mod keys;
 mod leader;
 mod leases;
@@ -34,6 +35,7 @@ pub use audit::{
 pub use dashboard::{dashboard_aggregates_an_account, pool_stats_are_consistent};
 pub use experiments::{experiment_crud, experiment_isolation, experiment_pagination};
 pub use finalize::{finalize_run_once, finalize_status_rules};
+pub use gdpr::{gdpr_deletion_lifecycle, gdpr_erasure_in_batches, gdpr_export_pages};
 pub use keys::{api_key_listing_and_isolation, api_key_revocation, api_key_round_trip, api_key_touch};
 pub use leader::{leader_lease_exclusive_and_fenced, leader_lease_single_winner_under_concurrency};
 pub use leases::{
@@ -122,4 +124,7 @@ pub async fn run_all(store: &dyn Store) {
     // Last: retention sweeps every account's samples answered before its cutoff (its own
     // lie far before any other check's).
     retention_anonymizes_old_samples_in_batches(store).await;
+    gdpr_export_pages(store).await;
+    gdpr_deletion_lifecycle(store).await;
+    gdpr_erasure_in_batches(store).await;
 }

@@ -25,6 +25,7 @@ mod convert;
 mod dashboard;
 mod experiments;
 mod finalize;
+mod gdpr;
 mod keys;
 mod leader;
 mod leases;

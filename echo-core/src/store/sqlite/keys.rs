@@ -15,7 +15,7 @@ use crate::store::{ApiKeyRecord, KeyStore, KeyTouch, KeysetCursor};
 use crate::{Error, Result};
 
 /// A row of [`super::sql::API_KEY_COLUMNS`].
-fn record(row: &SqliteRow) -> Result<ApiKeyRecord> {
+pub(super) fn record(row: &SqliteRow) -> Result<ApiKeyRecord> {
     let prefix: String = row.try_get("prefix")?;
     let environment = KeyEnvironment::of_prefix(&prefix)
         .ok_or_else(|| Error::Internal(format!("api_keys.prefix {prefix:?} has no known environment prefix")))?;

@@ -17,6 +17,7 @@ pub(crate) mod convert;
 mod dashboard;
 pub(crate) mod experiments;
 mod finalize;
+mod gdpr;
 mod keys;
 pub(crate) mod leader;
 mod leases;
