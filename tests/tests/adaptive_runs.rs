@@ -320,6 +320,7 @@ async fn a_drained_wave_left_by_a_crash_is_continued_not_finalized(builder: Echo
                 fence: Fence::from(t),
                 raw_answer: text.into(),
                 raw_response: None,
+                redactions: None,
                 answer_sha256: format!("{:064x}", i),
                 served_model: None,
                 request_id: None,

@@ -248,6 +248,7 @@ async fn large_account(echo: &Echo) -> (Principal, Run) {
         created_at: t0(),
         started_at: None,
         finished_at: None,
+        adaptive: None,
     };
     let samples: Vec<NewSample> = (0..LARGE)
         .map(|i| NewSample {
@@ -287,6 +288,7 @@ async fn large_account(echo: &Echo) -> (Principal, Run) {
                     answer_sha256: format!("{:064x}", answer.len()),
                     raw_answer: answer,
                     raw_response: None,
+                    redactions: None,
                     served_model: None,
                     request_id: None,
                     finish_reason: Some("stop".into()),

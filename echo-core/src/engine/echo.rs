@@ -559,7 +559,15 @@ impl Echo {
         match token {
             Some(token) => token.cancel(),
             None => {
-                super::finalize::cancel_run(&*self.inner.store, account, run_id, self.now()).await?;
+                let now = self.now();
+                let audit = crate::audit::AuditRecord::system(
+                    "account_deletion",
+                    Some(account),
+                    crate::audit::AuditAction::RunCancel,
+                    now,
+                )
+                .target("run", run_id);
+                super::finalize::cancel_run(&*self.inner.store, account, run_id, now, &audit).await?;
             }
         }
         Ok(())
