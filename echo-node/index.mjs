@@ -26,7 +26,6 @@ export const {
   RateLimitedError,
   registerErrorFactory,
   RunHandle,
-  RunStatus,
   StorageError,
   UnauthenticatedError,
   validateTarget,

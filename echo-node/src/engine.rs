@@ -34,7 +34,7 @@ pub struct EchoOptions {
     /// `OPENAI_COMPATIBLE_BASE_URL`). Default false.
     pub providers_from_env: Option<bool>,
     /// The offline simulated provider(s).
-    pub simulated: Option<Either<SimulatedOptions, Vec<SimulatedOptions>>>,
+    pub simulated: Option<Either<Vec<SimulatedOptions>, SimulatedOptions>>,
     /// Recorded corpora replayed offline.
     pub replay: Option<Vec<ReplayOptions>>,
     /// Provider calls in flight per run (default: derived from the providers' limits).
@@ -71,8 +71,9 @@ fn builder(options: EchoOptions) -> Result<echo_core::engine::EchoBuilder> {
     }
     let simulated = match options.simulated {
         None => Vec::new(),
-        Some(Either::A(one)) => vec![one],
-        Some(Either::B(many)) => many,
+        // Arrays first: an array would also pass as one options object (all fields optional).
+        Some(Either::A(many)) => many,
+        Some(Either::B(one)) => vec![one],
     };
     for s in &simulated {
         b = b.provider_arc(providers::simulated(s)?);
@@ -154,7 +155,7 @@ impl Echo {
             env,
             async move {
                 echo.close().await;
-                Ok(())
+                Ok::<(), Error>(())
             },
             Ok,
         )

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 
 use echo_core::{Error, ErrorKind};
 use napi::bindgen_prelude::{FunctionRef, Unknown};
+use napi::bindgen_prelude::JsObjectValue;
 use napi::{Env, JsValue};
 use napi_derive::napi;
 

@@ -130,7 +130,7 @@ pub struct Run {
     pub experiment_id: String,
     /// The spec as it was when the run started.
     pub spec: ExperimentSpec,
-    #[napi(ts_type = "RunStatus")]
+    #[napi(ts_type = "'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'")]
     pub status: String,
     pub planned_samples: i64,
     /// The run's seed, in decimal (a u64, which a JavaScript number cannot hold exactly).
@@ -159,17 +159,6 @@ pub struct RunOptions {
     /// Provider calls in flight for this run (default: the engine's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
-}
-
-/// The status of a run; `completed`, `partial`, `failed` and `cancelled` are final.
-#[napi(string_enum = "snake_case")]
-pub enum RunStatus {
-    Pending,
-    Running,
-    Completed,
-    Partial,
-    Failed,
-    Cancelled,
 }
 
 /// Run seeds are u64; JavaScript gets them as decimal strings.

@@ -26,7 +26,7 @@ use crate::report::Report;
 #[derive(Clone)]
 pub struct Progress {
     pub run_id: String,
-    #[napi(ts_type = "RunStatus")]
+    #[napi(ts_type = "'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'")]
     pub status: String,
     pub planned: i64,
     pub succeeded: i64,

@@ -101,7 +101,7 @@ pub struct ReportGroup {
 pub struct Report {
     pub run_id: String,
     pub experiment_name: String,
-    #[napi(ts_type = "RunStatus")]
+    #[napi(ts_type = "'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'")]
     pub status: String,
     pub counts: SampleCounts,
     pub prompts: Vec<String>,

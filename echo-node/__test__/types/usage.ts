@@ -8,7 +8,6 @@ import {
   type Progress,
   RateLimitedError,
   type Report,
-  RunStatus,
 } from 'echo-ai'
 
 export async function usage(): Promise<number> {
@@ -26,8 +25,7 @@ export async function usage(): Promise<number> {
   const handle = await echo.startRun(me, experiment.id, { seed: 1 })
   handle.onProgress((p: Progress) => void p.done)
   for await (const p of handle) {
-    const status: RunStatus | string = p.status
-    void status
+    if (p.status === 'completed') break
   }
   const report: Report = await handle.wait()
   const decision = await echo.checkRateLimit(me, { name: 'api', limit: 10 })
