@@ -43,10 +43,12 @@ pub fn seconds(value: f64, field: &str) -> Result<std::time::Duration> {
 /// A JavaScript number that must be a whole number in `0..=max` (napi hands numbers over as
 /// f64 or i64; this names the field when one is fractional, negative or too large).
 pub fn whole(value: i64, field: &str, max: u64) -> Result<u64> {
-    u64::try_from(value)
-        .ok()
-        .filter(|v| *v <= max)
-        .ok_or_else(|| Error::invalid(field, format!("must be a whole number between 0 and {max}, got {value}")))
+    u64::try_from(value).ok().filter(|v| *v <= max).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("must be a whole number between 0 and {max}, got {value}"),
+        )
+    })
 }
 
 /// A time given by JavaScript as an ISO 8601 / RFC 3339 string.

@@ -61,7 +61,12 @@ fn builder(options: EchoOptions) -> Result<echo_core::engine::EchoBuilder> {
     let mut b = CoreEcho::builder();
     b = match options.database.as_deref().map(str::trim) {
         None | Some(":memory:") => b.sqlite_memory(),
-        Some("") => return Err(Error::invalid("database", "is empty; omit it for an in-memory database")),
+        Some("") => {
+            return Err(Error::invalid(
+                "database",
+                "is empty; omit it for an in-memory database",
+            ));
+        }
         Some(url) => b.database_url(url),
     };
     if options.providers_from_env.unwrap_or(false) {
@@ -194,7 +199,9 @@ impl Echo {
     #[napi(ts_return_type = "Promise<Account>")]
     pub fn get_account<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, Account>> {
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.get_account(&principal).await }, |a| out(&a, "account"))
+        spawn(env, async move { echo.get_account(&principal).await }, |a| {
+            out(&a, "account")
+        })
     }
 
     // ---- experiments ----------------------------------------------------------------
@@ -210,9 +217,11 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, Experiment>> {
         let spec: core::ExperimentSpec = sync(env, via_serde(&spec, "spec"))?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.create_experiment(&principal, spec).await }, |e| {
-            out(&e, "experiment")
-        })
+        spawn(
+            env,
+            async move { echo.create_experiment(&principal, spec).await },
+            |e| out(&e, "experiment"),
+        )
     }
 
     /// One experiment of the principal's account (`NotFoundError` for another account's).
@@ -231,7 +240,10 @@ impl Echo {
     }
 
     /// The account's experiments, newest first.
-    #[napi(ts_args_type = "principal: Principal, page?: PageRequest", ts_return_type = "Promise<ExperimentPage>")]
+    #[napi(
+        ts_args_type = "principal: Principal, page?: PageRequest",
+        ts_return_type = "Promise<ExperimentPage>"
+    )]
     pub fn list_experiments<'env>(
         &self,
         env: &'env Env,
@@ -240,9 +252,11 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, ExperimentPage>> {
         let page: core::PageRequest = sync(env, via_serde(&page.unwrap_or_default(), "page"))?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.list_experiments(&principal, &page).await }, |p| {
-            out(&p, "experiments")
-        })
+        spawn(
+            env,
+            async move { echo.list_experiments(&principal, &page).await },
+            |p| out(&p, "experiments"),
+        )
     }
 
     /// Replaces an experiment's spec; runs already started keep theirs.
@@ -257,9 +271,11 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let spec: core::ExperimentSpec = sync(env, via_serde(&spec, "spec"))?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.update_experiment(&principal, id, spec).await }, |e| {
-            out(&e, "experiment")
-        })
+        spawn(
+            env,
+            async move { echo.update_experiment(&principal, id, spec).await },
+            |e| out(&e, "experiment"),
+        )
     }
 
     /// Deletes an experiment with its runs; `ConflictError` while one of them is running.
@@ -294,9 +310,11 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let options = sync(env, options.unwrap_or_default().to_core())?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.enqueue_run(&principal, id, &options).await }, |r| {
-            out(&r, "run")
-        })
+        spawn(
+            env,
+            async move { echo.enqueue_run(&principal, id, &options).await },
+            |r| out(&r, "run"),
+        )
     }
 
     /// Enqueues a run and executes it in this process. The handle streams progress, waits
@@ -337,7 +355,12 @@ impl Echo {
 
     /// Cancels a run, whether it executes here or elsewhere.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn cancel_run<'env>(&self, env: &'env Env, principal: &Principal, run_id: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn cancel_run<'env>(
+        &self,
+        env: &'env Env,
+        principal: &Principal,
+        run_id: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let id: RunId = sync(env, parse(&run_id, "runId"))?;
         let (echo, principal) = owned(self, principal);
         spawn(env, async move { echo.cancel_run(&principal, id).await }, Ok)
@@ -345,10 +368,17 @@ impl Echo {
 
     /// One run of the principal's account.
     #[napi(ts_return_type = "Promise<Run>")]
-    pub fn get_run<'env>(&self, env: &'env Env, principal: &Principal, run_id: String) -> napi::Result<PromiseRaw<'env, Run>> {
+    pub fn get_run<'env>(
+        &self,
+        env: &'env Env,
+        principal: &Principal,
+        run_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Run>> {
         let id: RunId = sync(env, parse(&run_id, "runId"))?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.get_run(&principal, id).await }, |r| out(&r, "run"))
+        spawn(env, async move { echo.get_run(&principal, id).await }, |r| {
+            out(&r, "run")
+        })
     }
 
     /// The runs of an experiment, newest first.
@@ -366,7 +396,9 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let page: core::PageRequest = sync(env, via_serde(&page.unwrap_or_default(), "page"))?;
         let (echo, principal) = owned(self, principal);
-        spawn(env, async move { echo.list_runs(&principal, id, &page).await }, |p| out(&p, "runs"))
+        spawn(env, async move { echo.list_runs(&principal, id, &page).await }, |p| {
+            out(&p, "runs")
+        })
     }
 }
 

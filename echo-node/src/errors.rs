@@ -14,8 +14,8 @@
 use std::cell::RefCell;
 
 use echo_core::{Error, ErrorKind};
-use napi::bindgen_prelude::{FunctionRef, Unknown};
 use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{FunctionRef, Unknown};
 use napi::{Env, JsValue};
 use napi_derive::napi;
 

@@ -82,16 +82,23 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, CreatedApiKey>> {
         let new: CoreNewApiKey = sync(env, via_serde(&key, "key"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.create_api_key(&principal, new).await }, |created| {
-            Ok(CreatedApiKey {
-                key: out(&created.key, "API key")?,
-                secret: created.secret.expose_secret().to_string(),
-            })
-        })
+        spawn(
+            env,
+            async move { echo.create_api_key(&principal, new).await },
+            |created| {
+                Ok(CreatedApiKey {
+                    key: out(&created.key, "API key")?,
+                    secret: created.secret.expose_secret().to_string(),
+                })
+            },
+        )
     }
 
     /// The account's API keys, newest first.
-    #[napi(ts_args_type = "principal: Principal, page?: PageRequest", ts_return_type = "Promise<ApiKeyPage>")]
+    #[napi(
+        ts_args_type = "principal: Principal, page?: PageRequest",
+        ts_return_type = "Promise<ApiKeyPage>"
+    )]
     pub fn list_api_keys<'env>(
         &self,
         env: &'env Env,

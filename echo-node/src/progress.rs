@@ -9,8 +9,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use echo_core::engine::{Progress as CoreProgress, RunHandle as CoreRunHandle};
 use echo_core::Error;
+use echo_core::engine::{Progress as CoreProgress, RunHandle as CoreRunHandle};
 use futures::StreamExt;
 use napi::Env;
 use napi::bindgen_prelude::{Function, PromiseRaw, Unknown};
@@ -186,4 +186,3 @@ impl RunHandle {
         )
     }
 }
-

@@ -68,7 +68,10 @@ pub fn simulated(options: &SimulatedOptions) -> Result<DynProvider> {
     };
     if let Some(ms) = options.latency_ms {
         if !(ms.is_finite() && ms >= 0.0) {
-            return Err(Error::invalid("simulated.latencyMs", "must be a number of milliseconds >= 0"));
+            return Err(Error::invalid(
+                "simulated.latencyMs",
+                "must be a number of milliseconds >= 0",
+            ));
         }
         config = config.latency(LatencyModel::new(Duration::from_secs_f64(ms / 1000.0), 0.0));
     }
@@ -79,7 +82,10 @@ pub fn simulated(options: &SimulatedOptions) -> Result<DynProvider> {
 }
 
 pub fn replay(options: &ReplayOptions) -> Result<DynProvider> {
-    Ok(std::sync::Arc::new(Replay::for_provider(&options.corpus, &options.provider)?))
+    Ok(std::sync::Arc::new(Replay::for_provider(
+        &options.corpus,
+        &options.provider,
+    )?))
 }
 
 /// Every real provider whose API key is in the environment (`OPENAI_API_KEY`, ...).

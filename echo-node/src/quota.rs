@@ -108,9 +108,15 @@ impl From<CoreDecision> for RateLimitDecision {
 impl Echo {
     /// The principal's allowance this period: used, reserved, limit, remaining, reset.
     #[napi(ts_return_type = "Promise<QuotaStatus>")]
-    pub fn quota_status<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, QuotaStatus>> {
+    pub fn quota_status<'env>(
+        &self,
+        env: &'env Env,
+        principal: &Principal,
+    ) -> napi::Result<PromiseRaw<'env, QuotaStatus>> {
         let (echo, principal) = (self.inner.clone(), principal.inner.clone());
-        spawn(env, async move { echo.quota_status(&principal).await }, |s| out(&s, "quota status"))
+        spawn(env, async move { echo.quota_status(&principal).await }, |s| {
+            out(&s, "quota status")
+        })
     }
 
     /// Takes one request from the principal's bucket of `policy` (per API key, or per

@@ -258,10 +258,17 @@ pub struct Plan {
 impl Echo {
     /// The report of a run, from its stored answers (during and after execution).
     #[napi(ts_return_type = "Promise<Report>")]
-    pub fn report<'env>(&self, env: &'env Env, principal: &Principal, run_id: String) -> napi::Result<PromiseRaw<'env, Report>> {
+    pub fn report<'env>(
+        &self,
+        env: &'env Env,
+        principal: &Principal,
+        run_id: String,
+    ) -> napi::Result<PromiseRaw<'env, Report>> {
         let id: RunId = sync(env, parse(&run_id, "runId"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.report(&principal, id).await }, |r| Report::from_core(&r))
+        spawn(env, async move { echo.report(&principal, id).await }, |r| {
+            Report::from_core(&r)
+        })
     }
 
     /// Recomputes a run's report with another set of brands, from the stored answers: no
@@ -302,7 +309,10 @@ impl Echo {
         let (echo, principal) = clone_parts(self, principal);
         spawn(
             env,
-            async move { echo.compare_runs(&principal, before, after, alpha.unwrap_or(0.05)).await },
+            async move {
+                echo.compare_runs(&principal, before, after, alpha.unwrap_or(0.05))
+                    .await
+            },
             |c| out(&c, "comparison"),
         )
     }
@@ -319,9 +329,11 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, Vec<VisibilitySeries>>> {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.visibility_series(&principal, id, limit).await }, |s| {
-            out(&s, "visibility series")
-        })
+        spawn(
+            env,
+            async move { echo.visibility_series(&principal, id, limit).await },
+            |s| out(&s, "visibility series"),
+        )
     }
 
     /// How many repeats the experiment needs for ±`halfWidth`, and what that costs.
@@ -336,7 +348,9 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let request: CorePlanRequest = sync(env, via_serde(&request, "request"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.plan(&principal, id, request).await }, |p| out(&p, "plan"))
+        spawn(env, async move { echo.plan(&principal, id, request).await }, |p| {
+            out(&p, "plan")
+        })
     }
 
     /// The expected cost of one run of an experiment.
@@ -349,6 +363,8 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, Estimate>> {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.estimate(&principal, id).await }, |e| out(&e, "estimate"))
+        spawn(env, async move { echo.estimate(&principal, id).await }, |e| {
+            out(&e, "estimate")
+        })
     }
 }

@@ -70,9 +70,11 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let schedule = sync(env, schedule.as_ref().map(Schedule::to_core).transpose())?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.set_schedule(&principal, id, schedule).await }, |next| {
-            Ok(next.map(time_string))
-        })
+        spawn(
+            env,
+            async move { echo.set_schedule(&principal, id, schedule).await },
+            |next| Ok(next.map(time_string)),
+        )
     }
 
     /// The experiment's schedule, `null` when it runs only on demand.
@@ -105,9 +107,11 @@ impl Echo {
         let id: ExperimentId = sync(env, parse(&experiment_id, "experimentId"))?;
         let slot = sync(env, time(&slot, "slot"))?;
         let (echo, principal) = clone_parts(self, principal);
-        spawn(env, async move { echo.scheduled_run(&principal, id, slot).await }, |run| {
-            Ok(run.map(|r| r.to_string()))
-        })
+        spawn(
+            env,
+            async move { echo.scheduled_run(&principal, id, slot).await },
+            |run| Ok(run.map(|r| r.to_string())),
+        )
     }
 }
 

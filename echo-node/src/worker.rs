@@ -6,7 +6,7 @@
 //! itself: a worker process keeps running because of what else it does (an HTTP server,
 //! or awaiting a shutdown signal), and calls `shutdown` on SIGTERM.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use echo_core::engine::{WorkerConfig, WorkerHandle as CoreWorkerHandle};
 use echo_core::{Error, Result};
@@ -77,7 +77,7 @@ pub struct WorkerHandle {
     owner: String,
     inner: Mutex<Option<CoreWorkerHandle>>,
     /// The report at shutdown, so `report()` still answers afterwards.
-    last: Mutex<Option<echo_core::engine::WorkerReport>>,
+    last: Arc<Mutex<Option<echo_core::engine::WorkerReport>>>,
 }
 
 #[napi]
@@ -93,7 +93,12 @@ impl WorkerHandle {
     pub fn report(&self, env: Env) -> napi::Result<WorkerReport> {
         let report = match self.inner.lock().expect("worker handle poisoned").as_ref() {
             Some(h) => h.report(),
-            None => self.last.lock().expect("worker handle poisoned").clone().unwrap_or_default(),
+            None => self
+                .last
+                .lock()
+                .expect("worker handle poisoned")
+                .clone()
+                .unwrap_or_default(),
         };
         sync(&env, out(&report, "worker report"))
     }
@@ -101,15 +106,24 @@ impl WorkerHandle {
     /// Graceful shutdown: stop claiming, hand back unstarted samples, give calls in flight
     /// `graceSecs` (default 30) to finish, release the rest; resolves with the report.
     #[napi(ts_args_type = "graceSecs?: number", ts_return_type = "Promise<WorkerReport>")]
-    pub fn shutdown<'env>(&self, env: &'env Env, grace_secs: Option<f64>) -> napi::Result<PromiseRaw<'env, WorkerReport>> {
+    pub fn shutdown<'env>(
+        &self,
+        env: &'env Env,
+        grace_secs: Option<f64>,
+    ) -> napi::Result<PromiseRaw<'env, WorkerReport>> {
         let grace = sync(env, seconds(grace_secs.unwrap_or(30.0), "graceSecs"))?;
         let handle = self.inner.lock().expect("worker handle poisoned").take();
         let owner = self.owner.clone();
+        let last = self.last.clone();
         spawn(
             env,
             async move {
                 match handle {
-                    Some(h) => h.shutdown(grace).await,
+                    Some(h) => {
+                        let report = h.shutdown(grace).await?;
+                        *last.lock().expect("worker handle poisoned") = Some(report.clone());
+                        Ok(report)
+                    }
                     None => Err(Error::Conflict(format!("worker {owner} was already shut down"))),
                 }
             },
@@ -144,7 +158,7 @@ impl Echo {
                 Ok(WorkerHandle {
                     owner: handle.owner().to_string(),
                     inner: Mutex::new(Some(handle)),
-                    last: Mutex::new(None),
+                    last: Arc::new(Mutex::new(None)),
                 })
             },
             Ok,
