@@ -90,7 +90,7 @@ test-python: python-develop
 # those when the registry it ran against did not serve them).
 $(NODE_MODULES): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	$(call section,Node: npm install in $(NODE_DIR))
-	cd $(NODE_DIR) && $(NPM) install --no-save --no-audit --no-fund
+	cd $(NODE_DIR) && ECHO_NODE_SKIP_BUILD=1 $(NPM) install --no-save --no-audit --no-fund
 	touch $@
 
 node-build: $(NODE_MODULES)
@@ -102,6 +102,18 @@ node-build: $(NODE_MODULES)
 		|| { echo "echo-node/index.js or index.d.ts is out of date: run 'make node-build' and commit them" >&2; exit 1; }; \
 	fi
 
+# npm test runs every file in echo-node/__test__: the API tests, the typed-error tests, the
+# declaration check (exports vs index.d.ts + lib/index.d.ts, and `tsc --noEmit` on a usage
+# file) and the HTTP test of examples/server.mjs on loopback. ECHO_NODE_SKIP_BUILD keeps the
+# package's install script (the build for `npm install ./echo-node`) out of the dev flow.
 test-node: node-build
-	$(call section,Node: npm test)
+	$(call section,Node: npm test (bindings, types, examples/server.mjs over HTTP))
 	cd $(NODE_DIR) && $(NPM) test
+
+# Binding overhead against the same work in Rust (numbers, not a pass/fail test).
+.PHONY: bench-node
+bench-node: $(NODE_MODULES)
+	$(call section,Node: release build and bench/overhead.mjs vs examples/overhead.rs)
+	cd $(NODE_DIR) && $(NPM) run --silent build
+	cd $(NODE_DIR) && node bench/overhead.mjs
+	$(CARGO) run --quiet --release -p echo-node --example overhead

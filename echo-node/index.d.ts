@@ -9,18 +9,760 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * The engine: experiments, runs and reports over one database and a set of providers.
+ * Every operation takes the `Principal` calling it and sees only its account.
+ */
+export declare class Echo {
+  /**
+   * Opens the database (running migrations) and returns the engine. Options are checked
+   * first: a bad one rejects with an `InvalidInputError` naming it.
+   */
+  static open(options?: EchoOptions): Promise<Echo>
+  /** Writes pending API key uses and closes the database connections. */
+  close(): Promise<void>
+  /** The ids of the registered providers (what targets may name). */
+  get providerIds(): Array<string>
+  /** The database backend: `sqlite` or `postgres`. */
+  get backend(): string
+  /** Creates an account; only `Principal.admin()` may. */
+  createAccount(principal: Principal, account: NewAccount): Promise<Account>
+  /** The principal's own account. */
+  getAccount(principal: Principal): Promise<Account>
+  /**
+   * Validates and stores an experiment; an invalid spec rejects with an
+   * `InvalidInputError` whose `field` names the culprit (`spec.prompts[2]`).
+   */
+  createExperiment(principal: Principal, spec: ExperimentSpec): Promise<Experiment>
+  /** One experiment of the principal's account (`NotFoundError` for another account's). */
+  getExperiment(principal: Principal, experimentId: string): Promise<Experiment>
+  /** The account's experiments, newest first. */
+  listExperiments(principal: Principal, page?: PageRequest): Promise<ExperimentPage>
+  /** Replaces an experiment's spec; runs already started keep theirs. */
+  updateExperiment(principal: Principal, experimentId: string, spec: ExperimentSpec): Promise<Experiment>
+  /** Deletes an experiment with its runs; `ConflictError` while one of them is running. */
+  deleteExperiment(principal: Principal, experimentId: string): Promise<void>
+  /**
+   * Plans and enqueues a run without executing it (workers execute it). Checks the
+   * tier's limits and the run-start rate limit first (`QuotaExceededError`,
+   * `RateLimitedError` with `retryAfter`).
+   */
+  enqueueRun(principal: Principal, experimentId: string, options?: RunOptions): Promise<Run>
+  /**
+   * Enqueues a run and executes it in this process. The handle streams progress, waits
+   * for the report and cancels.
+   */
+  startRun(principal: Principal, experimentId: string, options?: RunOptions): Promise<RunHandle>
+  /** Executes the unfinished samples of an existing run (after a crash, or one enqueued). */
+  resumeRun(principal: Principal, runId: string): Promise<RunHandle>
+  /** Cancels a run, whether it executes here or elsewhere. */
+  cancelRun(principal: Principal, runId: string): Promise<void>
+  /** One run of the principal's account. */
+  getRun(principal: Principal, runId: string): Promise<Run>
+  /** The runs of an experiment, newest first. */
+  listRuns(principal: Principal, experimentId: string, page?: PageRequest): Promise<RunPage>
+  /** Creates an API key for the principal's account (scope `keys:manage`). */
+  createApiKey(principal: Principal, key: NewApiKey): Promise<CreatedApiKey>
+  /** The account's API keys, newest first. */
+  listApiKeys(principal: Principal, page?: PageRequest): Promise<ApiKeyPage>
+  /** Revokes a key; it is refused from the next request on, in every process. */
+  revokeApiKey(principal: Principal, keyId: string): Promise<ApiKey>
+  /**
+   * The principal of a presented API key (e.g. from `Authorization: Bearer ...`).
+   * Rejects with an `UnauthenticatedError` whose message is the same for unknown,
+   * revoked and expired keys (send it to the caller); `reason` tells the host which.
+   */
+  authenticate(key: string): Promise<Principal>
+  /**
+   * Writes buffered `lastUsedAt` updates now (also done periodically and on `close`);
+   * returns how many keys were written.
+   */
+  flushKeyUsage(): Promise<number>
+  /** The principal's allowance this period: used, reserved, limit, remaining, reset. */
+  quotaStatus(principal: Principal): Promise<QuotaStatus>
+  /**
+   * Takes one request from the principal's bucket of `policy` (per API key, or per
+   * account for host principals) and returns the decision, allowed or not, with the
+   * headers to send. Run starts are limited automatically; this is for the host's own
+   * endpoints.
+   */
+  checkRateLimit(principal: Principal, policy: RateLimitPolicy): Promise<RateLimitDecision>
+  /** Maintenance: releases quota reservations held past their hold; returns how many. */
+  expireReservations(): Promise<number>
+  /** Maintenance: deletes rate-limit buckets that are full again; returns how many. */
+  purgeRateLimits(): Promise<number>
+  /** The report of a run, from its stored answers (during and after execution). */
+  report(principal: Principal, runId: string): Promise<Report>
+  /**
+   * Recomputes a run's report with another set of brands, from the stored answers: no
+   * provider is called and nothing is written.
+   */
+  reanalyze(principal: Principal, runId: string, brands: Array<BrandSpec>): Promise<Report>
+  /**
+   * Compares every brand's visibility between two runs (overall and per target), with
+   * a 95% interval of the difference and a test flagged significant at `alpha`
+   * (default 0.05).
+   */
+  compareRuns(principal: Principal, before: string, after: string, alpha?: number): Promise<RunComparison>
+  /**
+   * Every brand's visibility over the experiment's last `limit` finished runs (1–100),
+   * with significant changes flagged.
+   */
+  visibilitySeries(principal: Principal, experimentId: string, limit: number): Promise<VisibilitySeries[]>
+  /** How many repeats the experiment needs for ±`halfWidth`, and what that costs. */
+  plan(principal: Principal, experimentId: string, request: PlanRequest): Promise<Plan>
+  /** The expected cost of one run of an experiment. */
+  estimate(principal: Principal, experimentId: string): Promise<Estimate>
+  /**
+   * Sets (or with `null` removes) an experiment's schedule; resolves with the first
+   * slot (ISO 8601), or `null` when removed.
+   */
+  setSchedule(principal: Principal, experimentId: string, schedule?: Schedule | undefined | null): Promise<string | null>
+  /** The experiment's schedule, `null` when it runs only on demand. */
+  schedule(principal: Principal, experimentId: string): Promise<ScheduleInfo | null>
+  /** The id of the run the scheduler created for `slot` (ISO 8601), if any. */
+  scheduledRun(principal: Principal, experimentId: string, slot: string): Promise<string | null>
+  /**
+   * Starts a worker executing samples of every run in this engine's database with this
+   * engine's providers. A bad option rejects with an `InvalidInputError`.
+   */
+  startWorker(options?: WorkerOptions): Promise<WorkerHandle>
+}
+
+/** The caller of an operation: an account, its scopes and who acts. */
+export declare class Principal {
+  /**
+   * The host vouches for `accountId` (e.g. its session says the user belongs to that
+   * tenant): every scope except `admin`.
+   */
+  static host(accountId: string): Principal
+  /**
+   * The host's operator: the only principal that may create accounts. It must name the
+   * account it acts on (`actingFor`) before any account-scoped operation.
+   */
+  static admin(): Principal
+  /** The operator acting on one account. `permission_denied` for any other principal. */
+  actingFor(accountId: string): Principal
+  /** The account this principal acts on; absent for an operator not acting for one. */
+  get accountId(): string | null
+  /**
+   * The scopes held (`experiments:read`, `experiments:write`, `runs:write`,
+   * `keys:manage`, `admin`).
+   */
+  get scopes(): Array<string>
+  /** Who acts: `host`, `admin`, or `api_key:<key id>`. */
+  get actor(): string
+  /** Whether the principal holds `scope`. */
+  has(scope: string): boolean
+}
+
+/** A run executing in this process: progress, the final report, cancellation. */
+export declare class RunHandle {
+  /** The run's id. */
+  get runId(): string
+  /** The latest progress. */
+  progress(): Progress
+  /**
+   * The next progress not yet returned by this method (the current one on the first
+   * call), or `null` once the execution ended and its last progress was returned.
+   * `for await (const p of handle)` uses it.
+   */
+  nextProgress(): Promise<Progress | null>
+  /**
+   * Calls `callback(progress)` on each change until the run ends. The callback does not
+   * keep the process alive: await `wait()` for that. Errors thrown by the callback are
+   * reported as uncaught exceptions, as for any event listener.
+   */
+  onProgress(callback: (progress: Progress) => void): void
+  /**
+   * Stops the run: in-flight calls are abandoned (their samples return to pending),
+   * pending samples are cancelled; `wait()` then resolves with a `cancelled` report.
+   */
+  cancel(): void
+  /**
+   * Waits for the run to end and resolves with its report. Call it once; afterwards use
+   * `echo.report(principal, runId)`.
+   */
+  wait(): Promise<Report>
+}
+
+/** A running worker. */
+export declare class WorkerHandle {
+  /** The lease owner id the worker claims under. */
+  get owner(): string
+  /** What the worker has done so far. */
+  report(): WorkerReport
+  /**
+   * Graceful shutdown: stop claiming, hand back unstarted samples, give calls in flight
+   * `graceSecs` (default 30) to finish, release the rest; resolves with the report.
+   */
+  shutdown(graceSecs?: number): Promise<WorkerReport>
+}
+
+/** A tenant: every experiment, run and key belongs to exactly one account. */
+export interface Account {
+  id: string
+  name: string
+  externalId?: string
+  tier: string
+  /** ISO 8601, UTC. */
+  createdAt: string
+}
+
+/** The adaptive stopping goal that reaches the precision with fewer answers. */
+export interface AdaptiveGoal {
+  halfWidth: number
+  minSamples: number
+  maxSamples: number
+  confidence: number
+}
+
+/** An API key as stored (never the secret). */
+export interface ApiKey {
+  id: string
+  accountId: string
+  name: string
+  /** The first characters of the key, to recognise it in a list. */
+  displayPrefix: string
+  environment: 'live' | 'test'
+  scopes: Array<string>
+  createdAt: string
+  expiresAt?: string
+  revokedAt?: string
+  /** Written in batches (about once a minute), not on every use. */
+  lastUsedAt?: string
+}
+
+/** A page of API keys. */
+export interface ApiKeyPage {
+  items: Array<ApiKey>
+  nextCursor?: string
+}
+
+/** One brand's visibility change, overall (no target) or for one target. */
+export interface BrandChange {
+  brand: string
+  target?: Target
+  visibility: ProportionChange
+}
+
+/** Metrics of one brand within one report group. */
+export interface BrandMetrics {
+  brand: string
+  role: 'target' | 'competitor'
+  /** Answers naming the brand / answered samples. */
+  visibility: Proportion
+  /** On roll-ups over two or more prompts: the cluster-robust interval. */
+  visibilityClustered?: ClusteredInterval
+  mentions: number
+  shareOfVoiceMentions: number
+  shareOfVoiceAnswers: number
+  meanRank?: number
+  top1: Proportion
+  top3: Proportion
+  meanListPosition?: number
+}
+
+/** A tracked brand: canonical name, aliases, web domains and a case rule. */
+export interface BrandSpec {
+  /** Canonical name, as reported ("HubSpot"). */
+  name: string
+  /** Other surface forms that mean this brand ("HubSpot CRM"). */
+  aliases?: Array<string>
+  /** Web domains that identify the brand in text and in citations ("hubspot.com"). */
+  domains?: Array<string>
+  /** How letter case decides a match (default `auto`). */
+  case?: 'auto' | 'sensitive' | 'insensitive'
+  /** `target` for your own brand (at least one is required), `competitor` (default). */
+  role?: 'target' | 'competitor'
+}
+
+/** The cluster-robust interval of a proportion pooled over prompts. */
+export interface ClusteredInterval {
+  interval: Interval
+  clusters: number
+  designEffect: number
+  effectiveTrials: number
+}
+
+/** What a slice's answers cost (unpriced answers counted apart, not as free). */
+export interface CostSummary {
+  totalUsd: number
+  pricedSamples: number
+  unpricedSamples: number
+}
+
+/** A new key and its secret, shown once: give it to the user and do not store or log it. */
+export interface CreatedApiKey {
+  key: ApiKey
+  secret: string
+}
+
+/** The share of citations pointing at one domain. */
+export interface DomainShare {
+  domain: string
+  citations: number
+  share: number
+  answers: number
+}
+
+/** How to open an engine: where data lives, which providers answer, engine tuning. */
+export interface EchoOptions {
+  /**
+   * `sqlite:///path/to/echo.db` (or `sqlite:relative.db`), `postgres://user@host/db`, or
+   * `:memory:`. Default: a private in-memory SQLite database, gone when the engine is.
+   */
+  database?: string
+  /**
+   * Real providers whose API keys are in the environment (`OPENAI_API_KEY`,
+   * `ANTHROPIC_API_KEY`, `GEMINI_API_KEY`, `PERPLEXITY_API_KEY`,
+   * `OPENAI_COMPATIBLE_BASE_URL`). Default false.
+   */
+  providersFromEnv?: boolean
+  /** The offline simulated provider(s). */
+  simulated?: Array<SimulatedOptions> | SimulatedOptions
+  /** Recorded corpora replayed offline. */
+  replay?: Array<ReplayOptions>
+  /** Provider calls in flight per run (default: derived from the providers' limits). */
+  concurrency?: number
+  /** Lease of claimed samples in seconds (default 300). */
+  leaseSecs?: number
+  /** Claims per sample before it fails for good (default 3). */
+  maxAttempts?: number
+  /** How often API key `lastUsedAt` is written, in seconds (default 60). */
+  keyUsageFlushSecs?: number
+  /** `standard` tiers (`free`, `pro`, `enterprise`; the default) or `unmetered`. */
+  quota?: 'standard' | 'unmetered'
+}
+
+/** What the error factory receives: everything a core error says, as plain data. */
+export interface ErrorInfo {
+  /** The core's error kind (`invalid_input`, `rate_limited`, ...). */
+  code: string
+  /** The message, with its cause chain. */
+  message: string
+  /** `invalid_input`: the offending field (`spec.prompts[2]`). */
+  field?: string
+  /**
+   * `unauthenticated`: why (`malformed`, `bad_checksum`, `unknown`, `revoked`,
+   * `expired`). For the host's logs; do not show it to callers.
+   */
+  reason?: string
+  /** `provider`: the provider id. */
+  provider?: string
+  /** `rate_limited`: seconds until a retry will be admitted. */
+  retryAfter?: number
+  /** `quota_exceeded`: which limit, what was asked, what is left, when it resets. */
+  quota?: QuotaDenial
+}
+
+/** The names of all error kinds: the possible values of `EchoError.code`. */
+export declare function errorKinds(): Array<string>
+
+/** The expected cost of a run before anything is spent. */
+export interface Estimate {
+  plannedSamples: number
+  targets: Array<TargetEstimate>
+  /** Absent when some target has no price. */
+  totalCostUsd?: number
+  /** The cost of the priced targets. */
+  pricedCostUsd: number
+}
+
+/** A stored experiment. */
+export interface Experiment {
+  id: string
+  accountId: string
+  spec: ExperimentSpec
+  createdAt: string
+  updatedAt: string
+}
+
+/** A page of experiments. */
+export interface ExperimentPage {
+  items: Array<Experiment>
+  /** Pass as `after` for the next page; absent on the last page. */
+  nextCursor?: string
+}
+
+/** Everything that defines an experiment; validated before anything is stored. */
+export interface ExperimentSpec {
+  name: string
+  /** The buyer questions, asked verbatim. */
+  prompts: Array<string>
+  brands: Array<BrandSpec>
+  /** The models to ask. */
+  targets: Array<Target>
+  /** How many times each prompt is asked of each target. */
+  repeats: number
+  systemPrompt?: string
+  temperature?: number
+  maxOutputTokens?: number
+  /** Ask providers that support it to search the web (and return citations). */
+  webSearch?: boolean
+}
+
+/** A two-sided 95% confidence interval for a proportion. */
+export interface Interval {
+  lower: number
+  upper: number
+}
+
+/** What is needed to create an account. */
+export interface NewAccount {
+  name: string
+  /** The host's own identifier for this tenant (its user or organisation id). */
+  externalId?: string
+  /** Quota tier (`free`, `pro`, `enterprise` or one the host defined); default `free`. */
+  tier?: string
+}
+
+/** What is needed to create an API key. */
+export interface NewApiKey {
+  /** A name for people ("CI pipeline"). */
+  name: string
+  /** The scopes the key holds; never more than its creator's, never `admin`. */
+  scopes: Array<'experiments:read' | 'experiments:write' | 'runs:write' | 'keys:manage'>
+  /** When the key stops working (ISO 8601), if ever. */
+  expiresAt?: string
+  /** `live` (default, `echo_live_...`) or `test` (`echo_test_...`). */
+  environment?: 'live' | 'test'
+}
+
+/** Keyset pagination: newest first. */
+export interface PageRequest {
+  /** Page size; default 50, at most 500. */
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  after?: string
+}
+
+/** How many repeats an experiment needs for a precision, and the cost. */
+export interface Plan {
+  request: PlanRequest
+  expected: PlanPoint
+  worstCase: PlanPoint
+  adaptive: AdaptiveGoal
+}
+
+/** Repeats needed at one rate, and what they cost. */
+export interface PlanPoint {
+  rate: number
+  samplesNeeded: number
+  repeats: number
+  estimate: Estimate
+  fitsOneRun: boolean
+}
+
+/** What precision a plan aims for. */
+export interface PlanRequest {
+  /** The "±" wanted, as a proportion (0.05 for ±5 points). */
+  halfWidth: number
+  /** The visibility you expect, if you have an idea (else only the worst case, 50%). */
+  expectedRate?: number
+  /** Precision per `target` (default) or per (target, prompt) `cell`. */
+  scope?: 'target' | 'cell'
+}
+
+/** Where a run stands. */
+export interface Progress {
+  runId: string
+  status: 'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'
+  planned: number
+  succeeded: number
+  failed: number
+  cancelled: number
+  /** succeeded + failed + cancelled. */
+  done: number
+  remaining: number
+  /** Seconds since this execution started. */
+  elapsedSecs: number
+  /** Samples finished per second by this execution. */
+  ratePerSec: number
+  /** Estimated seconds left; absent until a rate is known. */
+  etaSecs?: number
+  /** Whether the run reached a final status. */
+  finished: boolean
+}
+
+/** `successes / trials` with its Wilson 95% interval. */
+export interface Proportion {
+  successes: number
+  trials: number
+  estimate: number
+  interval: Interval
+}
+
+/** The change of a proportion between two runs, with its interval and test. */
+export interface ProportionChange {
+  before: Proportion
+  after: Proportion
+  difference: number
+  /** Newcombe 95% interval of the difference. */
+  interval: Interval
+  pValue: number
+  test: 'two_proportion_z' | 'fisher_exact'
+  significant: boolean
+}
+
+/** Why a quota refused: carried by `QuotaExceededError.quota`. */
+export interface QuotaDenial {
+  /** Which limit: `period_samples`, `samples_per_run` or `concurrent_runs`. */
+  limitKind: 'period_samples' | 'samples_per_run' | 'concurrent_runs'
+  requested: number
+  remaining: number
+  limit: number
+  /** When the period's allowance resets (ISO 8601), for period limits. */
+  resetsAt?: string
+}
+
+/** The account's allowance in the current period. */
+export interface QuotaStatus {
+  tier: string
+  /** Samples charged by settled runs this period. */
+  used: number
+  /** Samples held by runs in progress. */
+  reserved: number
+  limit: number
+  remaining: number
+  periodStart: string
+  resetsAt: string
+  activeRuns: number
+  maxConcurrentRuns: number
+  maxSamplesPerRun: number
+}
+
+/** How stable the brands' order is between two runs. */
+export interface RankStability {
+  target?: Target
+  before: Array<string>
+  after: Array<string>
+  kendallTauB?: number
+  rankBiasedOverlap?: number
+}
+
+/** The answer of the rate limiter to one request. */
+export interface RateLimitDecision {
+  /** Whether the request may proceed (its cost was taken). */
+  allowed: boolean
+  limit: number
+  /** Requests still admitted right now, after this one. */
+  remaining: number
+  /** When refused: seconds until this request would be admitted (0 when allowed). */
+  retryAfter: number
+  /** Seconds until the whole allowance is back. */
+  resetAfter: number
+  /**
+   * The HTTP headers to send: `RateLimit-Limit`, `RateLimit-Remaining`,
+   * `RateLimit-Reset`, and `Retry-After` when refused (whole seconds, rounded up).
+   */
+  headers: Record<string, string>
+}
+
+/** A rate limit: `limit` requests per `windowSecs`, shared by every process on the database. */
+export interface RateLimitPolicy {
+  /** The bucket's name, e.g. `api.reports` (1 to 100 characters). */
+  name: string
+  limit: number
+  /** The window in seconds (default 60). */
+  windowSecs?: number
+}
+
+/**
+ * Called once by the package entry (`lib/index.js`) with `(info) => EchoError`; every
+ * error thrown or rejected afterwards is what the factory returns.
+ */
+export declare function registerErrorFactory(factory: (arg: ErrorInfo) => unknown): void
+
+/** A recorded corpus (JSON lines) replayed under a provider id: real answers, offline. */
+export interface ReplayOptions {
+  /** Path of the `.jsonl` corpus. */
+  corpus: string
+  /** The provider id whose records to serve (and that targets name). */
+  provider: string
+}
+
+/** The report of a run. */
+export interface Report {
+  runId: string
+  experimentName: string
+  status: 'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'
+  counts: SampleCounts
+  prompts: Array<string>
+  cells: Array<ReportGroup>
+  byTarget: Array<ReportGroup>
+  overall: ReportGroup
+  generatedAt: string
+}
+
+/** The metrics of one slice: a (target, prompt) cell, a target, or the whole run. */
+export interface ReportGroup {
+  target?: Target
+  promptIndex?: number
+  answered: number
+  failed: number
+  brands: Array<BrandMetrics>
+  citations: Array<DomainShare>
+  cost: CostSummary
+}
+
+/** A run of an experiment. */
+export interface Run {
+  id: string
+  accountId: string
+  experimentId: string
+  /** The spec as it was when the run started. */
+  spec: ExperimentSpec
+  status: 'pending' | 'running' | 'completed' | 'partial' | 'failed' | 'cancelled'
+  plannedSamples: number
+  /** The run's seed, in decimal (a u64, which a JavaScript number cannot hold exactly). */
+  seed: string
+  createdAt: string
+  startedAt?: string
+  finishedAt?: string
+}
+
+/** Every brand's visibility compared between two runs. */
+export interface RunComparison {
+  before: string
+  after: string
+  alpha: number
+  changes: Array<BrandChange>
+  rankStability: Array<RankStability>
+}
+
+/** Per-run choices made when a run starts. */
+export interface RunOptions {
+  /** Seed of the run (a whole number up to 2^53); random when absent. */
+  seed?: number
+  /** Provider calls in flight for this run (default: the engine's). */
+  concurrency?: number
+}
+
+/** A page of runs. */
+export interface RunPage {
+  items: Array<Run>
+  nextCursor?: string
+}
+
+/** Samples of a run by state. */
+export interface SampleCounts {
+  pending: number
+  leased: number
+  succeeded: number
+  failed: number
+  cancelled: number
+}
+
+/**
+ * Every `intervalSecs` (at least 60), or at the matches of a five-field UTC `cron`
+ * expression. Give exactly one.
+ */
+export interface Schedule {
+  intervalSecs?: number
+  cron?: string
+}
+
+/** An experiment's schedule and its next due slot. */
+export interface ScheduleInfo {
+  schedule: Schedule
+  /** When the next run is due (ISO 8601, UTC). */
+  nextRunAt: string
+}
+
+/** One run's point of a visibility series. */
+export interface SeriesPoint {
+  runId: string
+  at: string
+  visibility: Proportion
+  visibilityClustered?: ClusteredInterval
+  /** The change from the previous point (absent on the first). */
+  change?: ProportionChange
+}
+
+/** A brand the simulated provider names, and how often. */
+export interface SimulatedBrand {
+  name: string
+  /** Probability in [0, 1] that an answer names the brand. */
+  mentionProbability: number
+  /** How strongly the brand is named early (default 1). */
+  rankWeight?: number
+  aliases?: Array<string>
+  domain?: string
+}
+
+/** The offline, deterministic `Simulated` provider (tests, demos, benchmarks). */
+export interface SimulatedOptions {
+  /** Provider id targets name (default `simulated`). */
+  id?: string
+  /** Seed: the same seed and request give the same answer (default 42). */
+  seed?: number
+  /** The brands it knows; default the CRM demo catalog (HubSpot, Salesforce, ...). */
+  brands?: Array<SimulatedBrand>
+  /** Median latency of a call in milliseconds (default 0: answers at once). */
+  latencyMs?: number
+  /** Calls it serves at once (its advertised concurrency). */
+  maxConcurrency?: number
+}
+
 /** A model to ask: the provider id as registered with the engine and the model name. */
 export interface Target {
   provider: string
   model: string
 }
 
+/** The expected cost of one target's samples. */
+export interface TargetEstimate {
+  target: Target
+  samples: number
+  inputTokens: number
+  outputTokens: number
+  /** Absent when the model has no price. */
+  costUsd?: number
+}
+
 /**
  * Parses `"provider/model"` with the core's rules: both parts are trimmed and must be
  * non-empty; the model part may itself contain `/`. Throws an `Error` with
- * `code === 'invalid_input'` otherwise.
+ * `InvalidInputError` (`code === 'invalid_input'`) otherwise.
  */
 export declare function validateTarget(target: string): Target
 
 /** The package version (the workspace version, which package.json mirrors). */
 export declare function version(): string
+
+/** A brand's visibility over an experiment's runs, overall or for one target. */
+export interface VisibilitySeries {
+  brand: string
+  target?: Target
+  points: Array<SeriesPoint>
+}
+
+/** How a worker works. Every field is optional. */
+export interface WorkerOptions {
+  /** Provider calls in flight (default 64). */
+  concurrency?: number
+  /** The lease owner id (default: generated, unique per worker). */
+  owner?: string
+  /** Seconds between claims when the queue is empty (default 0.5). */
+  pollIntervalSecs?: number
+  /** Take part in leader election: scheduled runs and maintenance (default true). */
+  runScheduler?: boolean
+  /** Seconds between the leader's maintenance passes (default 60). */
+  maintenanceIntervalSecs?: number
+}
+
+/** What a worker has done. */
+export interface WorkerReport {
+  owner: string
+  claimed: number
+  succeeded: number
+  failed: number
+  retried: number
+  notApplied: number
+  released: number
+  runsFinalized: number
+  scheduledRuns: number
+  maintenancePasses: number
+  elapsedMs: number
+}

@@ -835,5 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Echo = nativeBinding.Echo
+module.exports.Principal = nativeBinding.Principal
+module.exports.RunHandle = nativeBinding.RunHandle
+module.exports.WorkerHandle = nativeBinding.WorkerHandle
+module.exports.errorKinds = nativeBinding.errorKinds
+module.exports.registerErrorFactory = nativeBinding.registerErrorFactory
 module.exports.validateTarget = nativeBinding.validateTarget
 module.exports.version = nativeBinding.version

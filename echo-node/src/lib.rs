@@ -1,11 +1,27 @@
-//! Node.js bindings for Echo (issue 8), loaded by `index.js` as `echo-ai.<platform>.node`.
+//! Node.js bindings for Echo (issue 8), loaded by `index.js` as `echo-ai.<platform>.node`
+//! and wrapped by the package entry `lib/index.js` (typed error classes, async iterator).
 //!
 //! The bindings stay thin: every behaviour lives in `echo-core`; this crate only converts
-//! arguments, results and errors. Errors thrown into JavaScript carry a stable `code` equal
-//! to the core's error kind (see [`errors`]).
+//! arguments, results and errors. Modules mirror the core's: `engine` (the `Echo` class:
+//! opening, accounts, experiments, runs), `principal` (auth), `keys`, `quota`, `report`
+//! (reports, comparisons, series, plans, estimates), `schedule`, `progress` (`RunHandle`),
+//! `worker`, `providers`, `model` (plain data) and `errors`; `convert` and `promise` are
+//! the plumbing every module shares.
 
+pub mod convert;
+pub mod engine;
 pub mod errors;
+pub mod keys;
+pub mod model;
+pub mod principal;
+pub mod progress;
+pub mod promise;
+pub mod providers;
+pub mod quota;
+pub mod report;
+pub mod schedule;
 pub mod target;
+pub mod worker;
 
 use napi_derive::napi;
 

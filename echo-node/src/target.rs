@@ -2,11 +2,16 @@
 
 use echo_core::model::Target as CoreTarget;
 use napi_derive::napi;
+use serde::{Deserialize, Serialize};
 
-use crate::errors::{Result, to_js_error};
+use echo_core::Result;
+use napi::Env;
+
+use crate::promise::sync;
 
 /// A model to ask: the provider id as registered with the engine and the model name.
 #[napi(object)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     pub provider: String,
     pub model: String,
@@ -14,15 +19,18 @@ pub struct Target {
 
 /// Parses `"provider/model"` with the core's rules: both parts are trimmed and must be
 /// non-empty; the model part may itself contain `/`. Throws an `Error` with
-/// `code === 'invalid_input'` otherwise.
+/// `InvalidInputError` (`code === 'invalid_input'`) otherwise.
 #[napi]
-pub fn validate_target(target: String) -> Result<Target> {
-    CoreTarget::parse(&target)
-        .map(|t| Target {
-            provider: t.provider,
-            model: t.model,
-        })
-        .map_err(to_js_error)
+pub fn validate_target(env: Env, target: String) -> napi::Result<Target> {
+    sync(&env, parse_target(&target))
+}
+
+/// [`validate_target`] without JavaScript.
+pub fn parse_target(target: &str) -> Result<Target> {
+    CoreTarget::parse(target).map(|t| Target {
+        provider: t.provider,
+        model: t.model,
+    })
 }
 
 #[cfg(test)]
@@ -31,7 +39,7 @@ mod tests {
 
     #[test]
     fn splits_provider_and_model() {
-        let t = validate_target("openrouter/meta-llama/llama-3".into()).expect("valid target");
+        let t = parse_target("openrouter/meta-llama/llama-3").expect("valid target");
         assert_eq!(
             (t.provider.as_str(), t.model.as_str()),
             ("openrouter", "meta-llama/llama-3")
@@ -40,8 +48,8 @@ mod tests {
 
     #[test]
     fn malformed_target_is_invalid_input() {
-        let err = validate_target("gpt-4o".into()).err().expect("must fail");
-        assert_eq!(err.status.as_ref(), "invalid_input");
-        assert!(err.reason.contains("provider/model"), "{}", err.reason);
+        let err = parse_target("gpt-4o").err().expect("must fail");
+        assert_eq!(err.kind(), echo_core::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("provider/model"), "{err}");
     }
 }

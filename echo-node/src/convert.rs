@@ -1,0 +1,90 @@
+//! Moving values between the core's serde types and the bindings' `#[napi(object)]` types.
+//!
+//! The JavaScript types (`model.rs`, `report.rs`, ...) mirror the core's field by field
+//! with the same snake_case Rust names (napi presents them in camelCase), so one serde
+//! round trip converts either way and a field renamed in the core fails the binding's tests
+//! rather than silently vanishing. Ids travel as strings, times as ISO 8601 strings (UTC,
+//! milliseconds), counts as numbers.
+
+use std::str::FromStr;
+
+use echo_core::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Converts a core value into its JavaScript mirror (or a JavaScript value into the core
+/// type). A failure is a bug in a mirror when converting out, and bad input when
+/// converting in: `what` names the value for the message.
+pub fn via_serde<T: Serialize, U: DeserializeOwned>(value: &T, what: &str) -> Result<U> {
+    let json = serde_json::to_value(value).map_err(|e| Error::Internal(format!("{what}: {e}")))?;
+    serde_json::from_value(json).map_err(|e| Error::invalid(what, e.to_string()))
+}
+
+/// A core value out to JavaScript: a mismatch is a bug in the binding, reported as internal.
+pub fn out<T: Serialize, U: DeserializeOwned>(value: &T, what: &str) -> Result<U> {
+    via_serde(value, what).map_err(|e| Error::Internal(format!("converting {what} for JavaScript: {e}")))
+}
+
+/// Parses an id (or any `FromStr` value) given by JavaScript, naming the argument in the
+/// error.
+pub fn parse<T: FromStr<Err = Error>>(text: &str, field: &str) -> Result<T> {
+    T::from_str(text).map_err(|e| match e {
+        Error::InvalidInput { message, .. } => Error::invalid(field, message),
+        other => other,
+    })
+}
+
+/// Seconds given by JavaScript as a duration; refuses negative, NaN and infinite values.
+pub fn seconds(value: f64, field: &str) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .map_err(|_| Error::invalid(field, format!("must be a finite number of seconds >= 0, got {value}")))
+}
+
+/// A JavaScript number that must be a whole number in `0..=max` (napi hands numbers over as
+/// f64 or i64; this names the field when one is fractional, negative or too large).
+pub fn whole(value: i64, field: &str, max: u64) -> Result<u64> {
+    u64::try_from(value).ok().filter(|v| *v <= max).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("must be a whole number between 0 and {max}, got {value}"),
+        )
+    })
+}
+
+/// A time given by JavaScript as an ISO 8601 / RFC 3339 string.
+pub fn time(text: &str, field: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| Error::invalid(field, format!("{text:?} is not an ISO 8601 time with a zone ({e})")))
+}
+
+/// A time as JavaScript receives it: RFC 3339 in UTC with milliseconds, as serde writes it.
+pub fn time_string(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use echo_core::model::RunId;
+
+    #[test]
+    fn bad_ids_name_the_argument() {
+        let err = parse::<RunId>("nope", "runId").unwrap_err();
+        assert_eq!(err.field(), Some("runId"));
+    }
+
+    #[test]
+    fn seconds_refuse_negative_and_nan() {
+        assert!(seconds(-1.0, "grace").is_err());
+        assert!(seconds(f64::NAN, "grace").is_err());
+        assert_eq!(seconds(1.5, "grace").unwrap(), std::time::Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = time("2026-01-02T03:04:05.678Z", "slot").unwrap();
+        assert_eq!(time_string(t), "2026-01-02T03:04:05.678Z");
+        assert!(time("yesterday", "slot").is_err());
+    }
+}

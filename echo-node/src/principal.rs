@@ -1,0 +1,83 @@
+//! Who is calling, mirroring `echo_core::auth::Principal`.
+//!
+//! A `Principal` is an opaque object: JavaScript can make one for an account it vouches
+//! for (`Principal.host`), the operator (`Principal.admin`), or get one from
+//! `echo.authenticate(key)` — it cannot forge a key's principal or widen its scopes.
+
+use echo_core::auth::{Actor, Principal as CorePrincipal};
+use echo_core::model::AccountId;
+use napi::Env;
+use napi_derive::napi;
+
+use crate::convert::parse;
+use crate::promise::sync;
+
+/// The caller of an operation: an account, its scopes and who acts.
+#[napi]
+#[derive(Clone)]
+pub struct Principal {
+    pub(crate) inner: CorePrincipal,
+}
+
+#[napi]
+impl Principal {
+    /// The host vouches for `accountId` (e.g. its session says the user belongs to that
+    /// tenant): every scope except `admin`.
+    #[napi(factory)]
+    pub fn host(env: Env, account_id: String) -> napi::Result<Self> {
+        let account: AccountId = sync(&env, parse(&account_id, "accountId"))?;
+        Ok(Self {
+            inner: CorePrincipal::host(account),
+        })
+    }
+
+    /// The host's operator: the only principal that may create accounts. It must name the
+    /// account it acts on (`actingFor`) before any account-scoped operation.
+    #[napi(factory)]
+    pub fn admin() -> Self {
+        Self {
+            inner: CorePrincipal::admin(),
+        }
+    }
+
+    /// The operator acting on one account. `permission_denied` for any other principal.
+    #[napi]
+    pub fn acting_for(&self, env: Env, account_id: String) -> napi::Result<Principal> {
+        let account: AccountId = sync(&env, parse(&account_id, "accountId"))?;
+        Ok(Self {
+            inner: sync(&env, self.inner.acting_for(account))?,
+        })
+    }
+
+    /// The account this principal acts on; absent for an operator not acting for one.
+    #[napi(getter)]
+    pub fn account_id(&self) -> Option<String> {
+        self.inner.account().map(|a| a.to_string())
+    }
+
+    /// The scopes held (`experiments:read`, `experiments:write`, `runs:write`,
+    /// `keys:manage`, `admin`).
+    #[napi(getter)]
+    pub fn scopes(&self) -> Vec<&'static str> {
+        self.inner.scopes().iter().map(|s| s.as_str()).collect()
+    }
+
+    /// Who acts: `host`, `admin`, or `api_key:<key id>`.
+    #[napi(getter)]
+    pub fn actor(&self) -> String {
+        match self.inner.actor() {
+            Actor::Host => "host".to_string(),
+            Actor::Admin => "admin".to_string(),
+            Actor::ApiKey(id) => format!("api_key:{id}"),
+            #[allow(unreachable_patterns)]
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// Whether the principal holds `scope`.
+    #[napi]
+    pub fn has(&self, env: Env, scope: String) -> napi::Result<bool> {
+        let scope = sync(&env, parse(&scope, "scope"))?;
+        Ok(self.inner.has(scope))
+    }
+}
