@@ -72,7 +72,7 @@ async fn main() -> echo_core::Result<()> {
             experiment.id,
             RunOptions {
                 seed: Some(seed),
-                concurrency: None,
+                ..Default::default()
             },
         )
         .await?;

@@ -122,6 +122,7 @@ impl RunOptions {
                 .map(|s| whole(s, "options.seed", (1u64 << 53) - 1))
                 .transpose()?,
             concurrency: self.concurrency.map(|c| c as usize),
+            ..Default::default()
         })
     }
 }

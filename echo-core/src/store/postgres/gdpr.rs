@@ -33,7 +33,7 @@ const DELETION_COLUMNS: &str = "id, account_id, requested_by, requested_at, exec
 
 const EXPORT_SAMPLE_COLUMNS: &str = "id, run_id, provider, model, prompt_index, repeat_index, status, attempt, \
      raw_answer, answer_sha256, served_model, request_id, finish_reason, input_tokens, output_tokens, latency_ms, \
-     cost_nano_usd, error_class, error_message, completed_at, anonymized_at, raw_response";
+     cost_nano_usd, error_class, error_message, completed_at, anonymized_at, redactions::text AS redactions, raw_response";
 
 fn deletion(row: &PgRow) -> Result<DeletionRecord> {
     Ok(DeletionRecord {
