@@ -10,19 +10,10 @@ from typing import Iterator
 import pytest
 
 import echo_ai
-from echo_ai import BrandSpec, Echo, ExperimentSpec, Principal, Provider
+from echo_ai import Echo, Principal, Provider
+from support import crm_spec
 
 PG_URL = os.environ.get("ECHO_TEST_PG_URL")
-
-
-def crm_spec(repeats: int = 5, name: str = "CRM for startups") -> ExperimentSpec:
-    return ExperimentSpec(
-        name=name,
-        prompts=["What is the best CRM for a startup?", "Which CRM should a small sales team use?"],
-        brands=Provider.crm_demo().brand_specs("HubSpot"),
-        targets=["simulated/sim-default", "simulated/sim-enterprise"],
-        repeats=repeats,
-    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import echo_ai
 from echo_ai import Echo, ExperimentSpec, Principal, Provider
 
-from .conftest import crm_spec
+from support import crm_spec
 
 
 def test_open_in_memory_and_file(tmp_path: Path) -> None:
@@ -42,8 +42,10 @@ def test_accounts_are_created_by_the_operator_only(echo: Echo, me: Principal) ->
     account = echo.create_account(Principal.admin(), "Globex", external_id="org-42", tier="pro")
     assert account.tier == "pro" and account.external_id == "org-42"
     assert account.created_at.tzinfo is not None
-    with pytest.raises(echo_ai.InvalidInputError) as info:
-        echo.create_account(Principal.admin(), "Initech", tier="gold")
+    # The standard policy knows free, pro and enterprise (the fixture's is unmetered).
+    with Echo.open(quota="standard") as standard:
+        with pytest.raises(echo_ai.InvalidInputError) as info:
+            standard.create_account(Principal.admin(), "Initech", tier="gold")
     assert info.value.field == "account.tier"
 
 
@@ -118,7 +120,7 @@ def test_scopes_are_checked(echo: Echo, account: echo_ai.Account, experiment: ec
     with pytest.raises(echo_ai.PermissionDeniedError):
         echo.start_run(reader, experiment.id)
     # The operator must name the account before acting inside it.
-    with pytest.raises(echo_ai.PermissionDeniedError):
+    with pytest.raises(echo_ai.InvalidInputError, match="must name the account"):
         echo.get_experiment(Principal.admin(), experiment.id)
     assert echo.get_experiment(Principal.admin().acting_for(account.id), experiment.id) == experiment
     with pytest.raises(echo_ai.PermissionDeniedError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import echo_ai
 from echo_ai import Echo, Principal, Provider
 
-from .conftest import crm_spec
+from support import crm_spec
 
 
 def test_postgres_end_to_end(pg_url: str) -> None:

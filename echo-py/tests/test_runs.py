@@ -10,7 +10,7 @@ import pytest
 import echo_ai
 from echo_ai import Echo, Principal, Progress, Provider
 
-from .conftest import crm_spec
+from support import crm_spec
 
 
 def test_run_blocking_with_progress_callback(echo: Echo, me: Principal, experiment: echo_ai.Experiment) -> None:

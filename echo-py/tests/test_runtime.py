@@ -16,7 +16,7 @@ import pytest
 import echo_ai
 from echo_ai import Echo, Principal, Provider, _native
 
-from .conftest import crm_spec
+from support import crm_spec
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 import typing
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union
@@ -51,8 +50,8 @@ def register(cls: Type[R]) -> Type[R]:
 def _hints(cls: type) -> Dict[str, Any]:
     cached = cls.__dict__.get("_echo_hints")
     if cached is None:
-        module = sys.modules[cls.__module__]
-        cached = typing.get_type_hints(cls, vars(module))
+        # Each class's annotations are resolved in its own module's namespace.
+        cached = typing.get_type_hints(cls)
         setattr(cls, "_echo_hints", cached)
     return cached
 
