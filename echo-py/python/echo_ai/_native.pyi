@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
-from typing_extensions import Self
+from typing_extensions import Self, final
 
 from .analysis import Estimate, Plan, RunComparison, VisibilitySeries
 from .auth import ApiKey, CreatedApiKey
@@ -19,6 +19,22 @@ from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
 from .report import Report
 from .schedule import Schedule, ScheduleInfo
 from .worker import WorkerReport
+
+__all__ = [
+    "Principal",
+    "scopes",
+    "AsyncEcho",
+    "Echo",
+    "error_kinds",
+    "RunHandle",
+    "ProgressUpdates",
+    "Provider",
+    "_reset_runtime_after_fork",
+    "_runtime_pid",
+    "validate_target",
+    "WorkerHandle",
+    "__version__",
+]
 
 __version__: str
 
@@ -40,6 +56,7 @@ def scopes() -> List[str]:
 def _reset_runtime_after_fork() -> None: ...
 def _runtime_pid() -> Optional[int]: ...
 
+@final
 class Principal:
     """The caller of an operation: its account, its scopes, and how it was established."""
 
@@ -57,9 +74,10 @@ class Principal:
     @property
     def api_key_id(self) -> Optional[str]: ...
     def has(self, scope: str) -> bool: ...
-    def __eq__(self, other: object) -> bool: ...
-    def __ne__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
 
+@final
 class Provider:
     """A language-model provider to register with ``Echo.open(providers=[...])``."""
 
@@ -89,6 +107,7 @@ class Provider:
     def true_visibility(self, model: str, brand: str, prompt: Optional[str] = None) -> Optional[float]: ...
     def brand_specs(self, target: str) -> List[BrandSpec]: ...
 
+@final
 class RunHandle:
     """A run executing in this process."""
 
@@ -102,12 +121,14 @@ class RunHandle:
     def cancel(self) -> None: ...
     def cancel_async(self) -> Awaitable[None]: ...
 
+@final
 class ProgressUpdates:
     """``async for progress in handle.updates(): ...``"""
 
     def __aiter__(self) -> ProgressUpdates: ...
     def __anext__(self) -> Awaitable[Progress]: ...
 
+@final
 class WorkerHandle:
     """A running worker."""
 
@@ -119,6 +140,7 @@ class WorkerHandle:
     def shutdown(self, grace: Optional[Seconds] = None) -> WorkerReport: ...
     def shutdown_async(self, grace: Optional[Seconds] = None) -> Awaitable[WorkerReport]: ...
 
+@final
 class Echo:
     """The Echo engine with a blocking API (releases the GIL, stops on Ctrl-C)."""
 
@@ -234,6 +256,7 @@ class Echo:
         maintenance_interval: Optional[Seconds] = None,
     ) -> WorkerHandle: ...
 
+@final
 class AsyncEcho:
     """The Echo engine with an async API: every operation returns an awaitable."""
 
