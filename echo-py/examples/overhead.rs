@@ -81,7 +81,9 @@ async fn main() -> echo_core::Result<()> {
 
     let spec = ExperimentSpec {
         name: "bench".into(),
-        prompts: (0..PROMPTS).map(|i| format!("Which CRM is best for team #{i}?")).collect(),
+        prompts: (0..PROMPTS)
+            .map(|i| format!("Which CRM is best for team #{i}?"))
+            .collect(),
         brands,
         targets: vec![
             Target::new("simulated", "sim-default"),

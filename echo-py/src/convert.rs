@@ -123,8 +123,12 @@ pub fn duration(value: &Bound<'_, PyAny>, field: &str) -> PyResult<Duration> {
             .extract()
             .map_err(|_| to_py_err(py, &Error::invalid(field, "must be a number of seconds or a timedelta")))?
     };
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| to_py_err(py, &Error::invalid(field, format!("{secs} is not a valid duration in seconds"))))
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        to_py_err(
+            py,
+            &Error::invalid(field, format!("{secs} is not a valid duration in seconds")),
+        )
+    })
 }
 
 /// A timezone-aware `datetime.datetime`, as UTC.

@@ -11,12 +11,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use echo_core::Error;
 use echo_core::engine::{Echo as CoreEcho, EchoBuilder, RunOptions};
 use echo_core::model::{BrandSpec, ExperimentId, ExperimentSpec, NewAccount, PageRequest, RunId};
 use echo_core::provider::DynProvider;
 use echo_core::quota::{TierLimits, TieredQuotaPolicy, UnmeteredQuotaPolicy};
 use echo_core::store::PgConfig;
-use echo_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -24,21 +24,29 @@ use crate::auth::Principal;
 use crate::convert::{self, Typed, core};
 use crate::errors::to_py_err;
 use crate::provider::Provider;
-use crate::runtime::{InRuntime, block_on, future_into_py};
+use crate::runtime::InRuntime;
 
-/// Generates, from one definition per operation, a blocking method on `Echo` and an async
-/// method on `AsyncEcho`.
+/// Generates the one `#[pymethods]` block of `Echo` and of `AsyncEcho` (see `api.rs`):
+/// the items given for each class, plus, from one definition per operation, a blocking
+/// method on `Echo` and an async method on `AsyncEcho`.
 ///
-/// Each body runs with the GIL held, converts its arguments, and evaluates to
-/// `PyResult<impl Future<Output = PyResult<T>> + Send + 'static>`; `$echo` is a clone of the
-/// core engine for the future to own.
-macro_rules! echo_methods {
-    ($(
-        $(#[$meta:meta])*
-        fn $name:ident(&self, $echo:ident, $py:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $out:ty $body:block
-    )*) => {
+/// Each operation's body runs with the GIL held, converts its arguments, and evaluates to
+/// `PyResult<impl Future<Output = PyResult<T>> + Send + 'static>`; `$echo` is a clone of
+/// the core engine for the future to own. (One block per class, rather than pyo3's
+/// `multiple-pymethods`, whose load-time registration keeps Python symbols alive in the
+/// crate's own test binary, which is linked without libpython.)
+macro_rules! echo_api {
+    (
+        sync { $($sync:tt)* }
+        async { $($async_:tt)* }
+        $(
+            $(#[$meta:meta])*
+            fn $name:ident(&self, $echo:ident, $py:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $out:ty $body:block
+        )*
+    ) => {
         #[pyo3::pymethods]
         impl $crate::engine::Echo {
+            $($sync)*
             $(
                 $(#[$meta])*
                 fn $name(&self, $py: pyo3::Python<'_>, $($arg: $ty),*) -> pyo3::PyResult<$out> {
@@ -51,6 +59,7 @@ macro_rules! echo_methods {
         }
         #[pyo3::pymethods]
         impl $crate::engine::AsyncEcho {
+            $($async_)*
             $(
                 $(#[$meta])*
                 fn $name<'py>(
@@ -67,7 +76,7 @@ macro_rules! echo_methods {
         }
     };
 }
-pub(crate) use echo_methods;
+pub(crate) use echo_api;
 
 /// The shared core engine of an `Echo`/`AsyncEcho` pair.
 pub type Shared = Arc<InRuntime<CoreEcho>>;
@@ -111,12 +120,12 @@ impl Engine for AsyncEcho {
 }
 
 /// Everything `open` takes, converted while the GIL is held.
-struct OpenOptions {
-    builder: EchoBuilder,
+pub(crate) struct OpenOptions {
+    pub(crate) builder: EchoBuilder,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn open_options(
+pub(crate) fn open_options(
     py: Python<'_>,
     database: Option<&Bound<'_, PyAny>>,
     providers: Vec<PyRef<'_, Provider>>,
@@ -199,8 +208,7 @@ fn database_choice(
     }
     Err(invalid(
         "database",
-        "must be a URL (sqlite:///path/to/echo.db, postgres://user@host/db), a path to a SQLite file, or None"
-            .into(),
+        "must be a URL (sqlite:///path/to/echo.db, postgres://user@host/db), a path to a SQLite file, or None".into(),
     ))
 }
 
@@ -319,281 +327,214 @@ pub(crate) fn run_options(seed: Option<u64>, concurrency: Option<usize>) -> RunO
     RunOptions { seed, concurrency }
 }
 
-#[pymethods]
-impl Echo {
-    #[staticmethod]
-    #[pyo3(signature = (database = None, *, providers = Vec::new(), providers_from_env = false,
-        concurrency = None, lease = None, max_attempts = None, resilience = true, quota = None,
-        key_usage_flush = None, reservation_hold = None, pool = None))]
-    #[allow(clippy::too_many_arguments)]
-    /// Opens an engine: the store (migrated on open) and the providers.
-    ///
-    /// `database`: `None` for a private in-memory SQLite database, a URL
-    /// (`sqlite:///path/to/echo.db`, `postgres://user@host:5432/db`) or a path to a SQLite
-    /// file. `pool`: PostgreSQL pool settings (`max_connections`, `min_connections`,
-    /// `acquire_timeout`, `idle_timeout`, `max_lifetime`, `statement_timeout`,
-    /// `application_name`). `quota`: `"standard"` (default), `"unmetered"` or a dict of
-    /// tier names to `TierLimits`. Durations are seconds or `timedelta`s.
-    fn open(
-        py: Python<'_>,
-        database: Option<&Bound<'_, PyAny>>,
-        providers: Vec<PyRef<'_, Provider>>,
-        providers_from_env: bool,
-        concurrency: Option<usize>,
-        lease: Option<&Bound<'_, PyAny>>,
-        max_attempts: Option<u32>,
-        resilience: bool,
-        quota: Option<&Bound<'_, PyAny>>,
-        key_usage_flush: Option<&Bound<'_, PyAny>>,
-        reservation_hold: Option<&Bound<'_, PyAny>>,
-        pool: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Echo> {
-        let options = open_options(
-            py, database, providers, providers_from_env, concurrency, lease, max_attempts, resilience, quota,
-            key_usage_flush, reservation_hold, pool,
+/// The work of `Echo.create_account` / `AsyncEcho.create_account` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn create_account(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    name: String,
+    external_id: Option<String>,
+    tier: Option<String>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    Ok::<_, PyErr>(async move {
+        let account = core(
+            echo.create_account(
+                &p,
+                NewAccount {
+                    name,
+                    external_id,
+                    tier,
+                },
+            )
+            .await,
         )?;
-        let engine = block_on(py, async move { core(options.builder.build().await) })?;
-        Ok(Echo {
-            engine: Arc::new(InRuntime::new(engine)),
-        })
-    }
-
-    /// The same engine with the async API.
-    #[getter]
-    fn aio(&self) -> AsyncEcho {
-        AsyncEcho {
-            engine: self.engine.clone(),
-        }
-    }
-
-    /// The ids of the registered providers.
-    #[getter]
-    fn providers(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        Ok(self.core(py)?.providers().ids().into_iter().map(str::to_string).collect())
-    }
-
-    /// Writes pending API key uses and closes the database connections. Runs still
-    /// executing in this process stop with a storage error; resume them later.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let echo = self.core(py)?;
-        block_on(py, async move {
-            echo.close().await;
-            Ok(())
-        })
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.close(py)?;
-        Ok(false)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("Echo(providers={:?})", self.providers(py)?))
-    }
+        Typed::one(&account, "Account")
+    })
 }
 
-#[pymethods]
-impl AsyncEcho {
-    #[staticmethod]
-    #[pyo3(signature = (database = None, *, providers = Vec::new(), providers_from_env = false,
-        concurrency = None, lease = None, max_attempts = None, resilience = true, quota = None,
-        key_usage_flush = None, reservation_hold = None, pool = None))]
-    #[allow(clippy::too_many_arguments)]
-    /// Opens an engine (awaitable); see `Echo.open` for the arguments.
-    fn open<'py>(
-        py: Python<'py>,
-        database: Option<&Bound<'_, PyAny>>,
-        providers: Vec<PyRef<'_, Provider>>,
-        providers_from_env: bool,
-        concurrency: Option<usize>,
-        lease: Option<&Bound<'_, PyAny>>,
-        max_attempts: Option<u32>,
-        resilience: bool,
-        quota: Option<&Bound<'_, PyAny>>,
-        key_usage_flush: Option<&Bound<'_, PyAny>>,
-        reservation_hold: Option<&Bound<'_, PyAny>>,
-        pool: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let options = open_options(
-            py, database, providers, providers_from_env, concurrency, lease, max_attempts, resilience, quota,
-            key_usage_flush, reservation_hold, pool,
-        )?;
-        future_into_py(py, async move {
-            let engine = core(options.builder.build().await)?;
-            Ok(AsyncEcho {
-                engine: Arc::new(InRuntime::new(engine)),
-            })
-        })
-    }
-
-    /// The same engine with the blocking API.
-    #[getter]
-    fn sync(&self) -> Echo {
-        Echo {
-            engine: self.engine.clone(),
-        }
-    }
-
-    /// The ids of the registered providers.
-    #[getter]
-    fn providers(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        Ok(self.core(py)?.providers().ids().into_iter().map(str::to_string).collect())
-    }
-
-    /// Writes pending API key uses and closes the database connections (awaitable).
-    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let echo = self.core(py)?;
-        future_into_py(py, async move {
-            echo.close().await;
-            Ok(())
-        })
-    }
-
-    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let me = slf.unbind();
-        future_into_py(py, async move { Ok(me) })
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __aexit__<'py>(
-        &self,
-        py: Python<'py>,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let echo = self.core(py)?;
-        future_into_py(py, async move {
-            echo.close().await;
-            Ok(false)
-        })
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("AsyncEcho(providers={:?})", self.providers(py)?))
-    }
+/// The work of `Echo.get_account` / `AsyncEcho.get_account` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn get_account(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_account(&p).await)?, "Account") })
 }
 
-echo_methods! {
-    /// Creates an account (tenant). Only `Principal.admin()` may.
-    #[pyo3(signature = (principal, name, *, external_id = None, tier = None))]
-    fn create_account(&self, echo, py, principal: &Principal, name: String, external_id: Option<String>,
-        tier: Option<String>) -> Typed {
-        let p = principal.core().clone();
-        Ok::<_, PyErr>(async move {
-            let account = core(echo.create_account(&p, NewAccount { name, external_id, tier }).await)?;
-            Typed::one(&account, "Account")
-        })
-    }
+/// The work of `Echo.create_experiment` / `AsyncEcho.create_experiment` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn create_experiment(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    spec: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let spec: ExperimentSpec = convert::from_py(spec, "spec")?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.create_experiment(&p, spec).await)?, "Experiment") })
+}
 
-    /// The principal's own account.
-    fn get_account(&self, echo, py, principal: &Principal) -> Typed {
-        let p = principal.core().clone();
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_account(&p).await)?, "Account") })
-    }
+/// The work of `Echo.get_experiment` / `AsyncEcho.get_experiment` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn get_experiment(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_experiment(&p, id).await)?, "Experiment") })
+}
 
-    /// Validates and stores an experiment (`spec`: an `ExperimentSpec` or an equivalent
-    /// dict). Invalid specs raise `InvalidInputError` naming the field; nothing is written.
-    fn create_experiment(&self, echo, py, principal: &Principal, spec: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let spec: ExperimentSpec = convert::from_py(spec, "spec")?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.create_experiment(&p, spec).await)?, "Experiment") })
-    }
+/// The work of `Echo.list_experiments` / `AsyncEcho.list_experiments` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn list_experiments(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    limit: Option<u32>,
+    after: Option<String>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    Ok::<_, PyErr>(async move {
+        Typed::page(
+            &core(echo.list_experiments(&p, &page(limit, after)).await)?,
+            "Experiment",
+        )
+    })
+}
 
-    /// One experiment of the principal's account.
-    fn get_experiment(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_experiment(&p, id).await)?, "Experiment") })
-    }
+/// The work of `Echo.update_experiment` / `AsyncEcho.update_experiment` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn update_experiment(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+    spec: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    let spec: ExperimentSpec = convert::from_py(spec, "spec")?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.update_experiment(&p, id, spec).await)?, "Experiment") })
+}
 
-    /// The account's experiments, newest first: a `Page` whose `next_cursor` is the
-    /// `after` of the next page.
-    #[pyo3(signature = (principal, *, limit = None, after = None))]
-    fn list_experiments(&self, echo, py, principal: &Principal, limit: Option<u32>, after: Option<String>) -> Typed {
-        let p = principal.core().clone();
-        Ok::<_, PyErr>(async move {
-            Typed::page(&core(echo.list_experiments(&p, &page(limit, after)).await)?, "Experiment")
-        })
-    }
+/// The work of `Echo.delete_experiment` / `AsyncEcho.delete_experiment` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn delete_experiment(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    Ok::<_, PyErr>(async move { core(echo.delete_experiment(&p, id).await) })
+}
 
-    /// Replaces an experiment's spec (validated as on create).
-    fn update_experiment(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>,
-        spec: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        let spec: ExperimentSpec = convert::from_py(spec, "spec")?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.update_experiment(&p, id, spec).await)?, "Experiment") })
-    }
+/// The work of `Echo.estimate` / `AsyncEcho.estimate` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn estimate(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.estimate(&p, id).await)?, "Estimate") })
+}
 
-    /// Deletes an experiment with its runs; `ConflictError` while one of them runs.
-    fn delete_experiment(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>) -> () {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        Ok::<_, PyErr>(async move { core(echo.delete_experiment(&p, id).await) })
-    }
+/// The work of `Echo.enqueue_run` / `AsyncEcho.enqueue_run` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn enqueue_run(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+    seed: Option<u64>,
+    concurrency: Option<usize>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    Ok::<_, PyErr>(async move {
+        Typed::one(
+            &core(echo.enqueue_run(&p, id, &run_options(seed, concurrency)).await)?,
+            "Run",
+        )
+    })
+}
 
-    /// The expected cost of one run of the experiment, before anything is spent.
-    fn estimate(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.estimate(&p, id).await)?, "Estimate") })
-    }
+/// The work of `Echo.get_run` / `AsyncEcho.get_run` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn get_run(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    run_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(run_id, RunId::parse)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_run(&p, id).await)?, "Run") })
+}
 
-    /// Plans and enqueues a run without executing it (workers execute it). Checks quota
-    /// and rate limits first (`QuotaExceededError`, `RateLimitedError`).
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
-    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>,
-        concurrency: Option<usize>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        Ok::<_, PyErr>(async move {
-            Typed::one(&core(echo.enqueue_run(&p, id, &run_options(seed, concurrency)).await)?, "Run")
-        })
-    }
+/// The work of `Echo.list_runs` / `AsyncEcho.list_runs` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn list_runs(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    experiment_id: &Bound<'_, PyAny>,
+    limit: Option<u32>,
+    after: Option<String>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(experiment_id, ExperimentId::parse)?;
+    Ok::<_, PyErr>(async move { Typed::page(&core(echo.list_runs(&p, id, &page(limit, after)).await)?, "Run") })
+}
 
-    /// One run of the principal's account.
-    fn get_run(&self, echo, py, principal: &Principal, run_id: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(run_id, RunId::parse)?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.get_run(&p, id).await)?, "Run") })
-    }
+/// The work of `Echo.cancel_run` / `AsyncEcho.cancel_run` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn cancel_run(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    run_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(run_id, RunId::parse)?;
+    Ok::<_, PyErr>(async move { core(echo.cancel_run(&p, id).await) })
+}
 
-    /// The runs of an experiment, newest first (a `Page`).
-    #[pyo3(signature = (principal, experiment_id, *, limit = None, after = None))]
-    fn list_runs(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, limit: Option<u32>,
-        after: Option<String>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(experiment_id, ExperimentId::parse)?;
-        Ok::<_, PyErr>(async move { Typed::page(&core(echo.list_runs(&p, id, &page(limit, after)).await)?, "Run") })
-    }
+/// The work of `Echo.report` / `AsyncEcho.report` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn report(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    run_id: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(run_id, RunId::parse)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.report(&p, id).await)?, "Report") })
+}
 
-    /// Cancels a run: an execution in this process stops; elsewhere its pending samples
-    /// are cancelled.
-    fn cancel_run(&self, echo, py, principal: &Principal, run_id: &Bound<'_, PyAny>) -> () {
-        let p = principal.core().clone();
-        let id = convert::id(run_id, RunId::parse)?;
-        Ok::<_, PyErr>(async move { core(echo.cancel_run(&p, id).await) })
-    }
-
-    /// The report of a run, from its stored answers (during or after execution).
-    fn report(&self, echo, py, principal: &Principal, run_id: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(run_id, RunId::parse)?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.report(&p, id).await)?, "Report") })
-    }
-
-    /// Recomputes a run's report with other brands (a list of `BrandSpec`); no provider is
-    /// called and nothing is written.
-    fn reanalyze(&self, echo, py, principal: &Principal, run_id: &Bound<'_, PyAny>, brands: &Bound<'_, PyAny>)
-        -> Typed {
-        let p = principal.core().clone();
-        let id = convert::id(run_id, RunId::parse)?;
-        let brands: Vec<BrandSpec> = convert::from_py(brands, "brands")?;
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.reanalyze(&p, id, brands).await)?, "Report") })
-    }
+/// The work of `Echo.reanalyze` / `AsyncEcho.reanalyze` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn reanalyze(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    run_id: &Bound<'_, PyAny>,
+    brands: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let id = convert::id(run_id, RunId::parse)?;
+    let brands: Vec<BrandSpec> = convert::from_py(brands, "brands")?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.reanalyze(&p, id, brands).await)?, "Report") })
 }

@@ -110,11 +110,9 @@ impl RunHandle {
     #[pyo3(signature = (progress = None, *, cancel_on_interrupt = true))]
     fn wait(&self, py: Python<'_>, progress: Option<Bound<'_, PyAny>>, cancel_on_interrupt: bool) -> PyResult<Typed> {
         let sink = match progress {
-            Some(p) if !p.is_none() => Some(
-                py.import("echo_ai.progress")?
-                    .call_method1("_resolve_sink", (p,))?,
-            )
-            .filter(|sink| !sink.is_none()),
+            Some(p) if !p.is_none() => {
+                Some(py.import("echo_ai.progress")?.call_method1("_resolve_sink", (p,))?).filter(|sink| !sink.is_none())
+            }
             _ => None,
         };
         let mut progress_rx = self.progress.clone();

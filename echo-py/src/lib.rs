@@ -9,6 +9,7 @@
 //! The pure-Python package in `python/echo_ai` holds the typed result classes and the
 //! exception classes.
 
+pub mod api;
 pub mod auth;
 pub mod convert;
 pub mod engine;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use echo_core::Error;
 use echo_core::provider::{
-    BrandBehavior, DynProvider, FailureRates, LatencyModel, Replay, Simulated, SimulatedConfig,
-    providers_from_env, providers_from_env_with,
+    BrandBehavior, DynProvider, FailureRates, LatencyModel, Replay, Simulated, SimulatedConfig, providers_from_env,
+    providers_from_env_with,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -80,11 +80,16 @@ fn brand_behavior(item: &Bound<'_, PyAny>, index: usize) -> PyResult<BrandBehavi
         brand = brand.rank_weight(w.extract().map_err(|_| invalid("rank_weight", "must be a number"))?);
     }
     if let Some(a) = get("aliases")? {
-        let aliases: Vec<String> = a.extract().map_err(|_| invalid("aliases", "must be a list of strings"))?;
+        let aliases: Vec<String> = a
+            .extract()
+            .map_err(|_| invalid("aliases", "must be a list of strings"))?;
         brand = brand.aliases(aliases);
     }
     if let Some(d) = get("domain")? {
-        brand = brand.domain(d.extract::<String>().map_err(|_| invalid("domain", "must be a string"))?);
+        brand = brand.domain(
+            d.extract::<String>()
+                .map_err(|_| invalid("domain", "must be a string"))?,
+        );
     }
     Ok(brand)
 }
@@ -189,7 +194,10 @@ impl Provider {
     /// The id targets name this provider by (`simulated`, `openai`, ...).
     #[getter]
     fn id(&self) -> String {
-        self.inner.get("Provider").map(|p| p.id().to_string()).unwrap_or_default()
+        self.inner
+            .get("Provider")
+            .map(|p| p.id().to_string())
+            .unwrap_or_default()
     }
 
     /// The true visibility of `brand` in answers of `model` (to `prompt`, when given, with

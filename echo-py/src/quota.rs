@@ -1,12 +1,13 @@
 //! Quotas and rate limits, mirroring `echo_core::engine::quotas`.
 
+use echo_core::engine::Echo as CoreEcho;
 use echo_core::quota::{RateLimitDecision, RateLimitPolicy};
 use pyo3::prelude::*;
 use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::convert::{self, Typed, core};
-use crate::engine::echo_methods;
+
 use crate::errors::to_py_err;
 
 /// A decision with the HTTP headers the core computes for it
@@ -38,34 +39,48 @@ fn policy(value: &Bound<'_, PyAny>) -> PyResult<RateLimitPolicy> {
     RateLimitPolicy::new(name, limit, window).map_err(|e| to_py_err(py, &e))
 }
 
-echo_methods! {
-    /// The principal's allowance this period (a `QuotaStatus`): used, reserved by runs in
-    /// progress, the limit, what is left and when it resets.
-    fn quota_status(&self, echo, py, principal: &Principal) -> Typed {
-        let p = principal.core().clone();
-        Ok::<_, PyErr>(async move { Typed::one(&core(echo.quota_status(&p).await)?, "QuotaStatus") })
-    }
+/// The work of `Echo.quota_status` / `AsyncEcho.quota_status` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn quota_status(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.quota_status(&p).await)?, "QuotaStatus") })
+}
 
-    /// Takes one request from the principal's bucket of `policy` (per API key, else per
-    /// account) and returns the `RateLimitDecision`, allowed or not, with its HTTP headers.
-    /// Shared by every process on the database.
-    fn check_rate_limit(&self, echo, py, principal: &Principal, policy: &Bound<'_, PyAny>) -> Typed {
-        let p = principal.core().clone();
-        let policy = self::policy(policy)?;
-        Ok::<_, PyErr>(async move {
-            let decision = core(echo.check_rate_limit(&p, &policy).await)?;
-            let headers = decision.headers();
-            Typed::one(&DecisionOut { decision, headers }, "RateLimitDecision")
-        })
-    }
+/// The work of `Echo.check_rate_limit` / `AsyncEcho.check_rate_limit` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn check_rate_limit(
+    echo: CoreEcho,
+    py: Python<'_>,
+    principal: &Principal,
+    policy: &Bound<'_, PyAny>,
+) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
+    let p = principal.core().clone();
+    let policy = self::policy(policy)?;
+    Ok::<_, PyErr>(async move {
+        let decision = core(echo.check_rate_limit(&p, &policy).await)?;
+        let headers = decision.headers();
+        Typed::one(&DecisionOut { decision, headers }, "RateLimitDecision")
+    })
+}
 
-    /// Maintenance: releases quota reservations held past their hold; returns how many.
-    fn expire_reservations(&self, echo, py) -> u64 {
-        Ok::<_, PyErr>(async move { core(echo.expire_reservations().await) })
-    }
+/// The work of `Echo.expire_reservations` / `AsyncEcho.expire_reservations` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn expire_reservations(
+    echo: CoreEcho,
+    py: Python<'_>,
+) -> PyResult<impl Future<Output = PyResult<u64>> + Send + 'static + use<>> {
+    Ok::<_, PyErr>(async move { core(echo.expire_reservations().await) })
+}
 
-    /// Maintenance: deletes rate-limit buckets that are full again; returns how many.
-    fn purge_rate_limits(&self, echo, py) -> u64 {
-        Ok::<_, PyErr>(async move { core(echo.purge_rate_limits().await) })
-    }
+/// The work of `Echo.purge_rate_limits` / `AsyncEcho.purge_rate_limits` (documented in `api.rs`).
+#[allow(unused_variables)]
+pub(crate) fn purge_rate_limits(
+    echo: CoreEcho,
+    py: Python<'_>,
+) -> PyResult<impl Future<Output = PyResult<u64>> + Send + 'static + use<>> {
+    Ok::<_, PyErr>(async move { core(echo.purge_rate_limits().await) })
 }

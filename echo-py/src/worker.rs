@@ -8,7 +8,7 @@ use echo_core::engine::{WorkerConfig, WorkerHandle as CoreWorkerHandle, WorkerRe
 use pyo3::prelude::*;
 
 use crate::convert::{self, Typed, core};
-use crate::engine::{AsyncEcho, Echo, Engine};
+use crate::engine::Engine;
 use crate::errors::to_py_err;
 use crate::runtime::{InRuntime, block_on, future_into_py, runtime};
 
@@ -23,7 +23,7 @@ pub struct WorkerHandle {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn config(
+pub(crate) fn config(
     concurrency: Option<usize>,
     owner: Option<String>,
     poll_interval: Option<&Bound<'_, PyAny>>,
@@ -50,7 +50,7 @@ fn config(
     Ok(config)
 }
 
-fn start(py: Python<'_>, engine: &impl Engine, config: WorkerConfig) -> PyResult<WorkerHandle> {
+pub(crate) fn start(py: Python<'_>, engine: &impl Engine, config: WorkerConfig) -> PyResult<WorkerHandle> {
     let echo = engine.core(py)?;
     let worker = echo.worker(config).map_err(|e| to_py_err(py, &e))?;
     let owner = worker.owner().to_string();
@@ -65,43 +65,6 @@ fn start(py: Python<'_>, engine: &impl Engine, config: WorkerConfig) -> PyResult
         last: Arc::new(Mutex::new(None)),
     })
 }
-
-macro_rules! start_worker_method {
-    ($class:ty) => {
-        #[pymethods]
-        impl $class {
-            /// Starts a worker in the background: it executes pending samples of any run in
-            /// the database with this engine's providers, and (with `run_scheduler`) takes
-            /// part in leader election to create scheduled runs and run maintenance.
-            #[pyo3(signature = (*, concurrency = None, owner = None, poll_interval = None, shutdown_grace = None,
-                run_scheduler = true, maintenance_interval = None))]
-            #[allow(clippy::too_many_arguments)]
-            fn start_worker(
-                &self,
-                py: Python<'_>,
-                concurrency: Option<usize>,
-                owner: Option<String>,
-                poll_interval: Option<&Bound<'_, PyAny>>,
-                shutdown_grace: Option<&Bound<'_, PyAny>>,
-                run_scheduler: bool,
-                maintenance_interval: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<WorkerHandle> {
-                let config = config(
-                    concurrency,
-                    owner,
-                    poll_interval,
-                    shutdown_grace,
-                    run_scheduler,
-                    maintenance_interval,
-                )?;
-                start(py, self, config)
-            }
-        }
-    };
-}
-
-start_worker_method!(Echo);
-start_worker_method!(AsyncEcho);
 
 impl WorkerHandle {
     fn shutdown_future(
@@ -149,7 +112,12 @@ impl WorkerHandle {
         let guard = self.handle.lock().expect("worker handle poisoned");
         let report = match guard.as_ref() {
             Some(h) => h.get("worker").map_err(|e| to_py_err(py, &e))?.report(),
-            None => self.last.lock().expect("worker report poisoned").clone().unwrap_or_default(),
+            None => self
+                .last
+                .lock()
+                .expect("worker report poisoned")
+                .clone()
+                .unwrap_or_default(),
         };
         Typed::one(&report, "WorkerReport")
     }

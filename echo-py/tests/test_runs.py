@@ -152,3 +152,14 @@ def test_resume_run_executes_an_enqueued_run(echo: Echo, me: Principal, experime
     assert report.run_id == run.id and report.counts.succeeded == 20
     runs = echo.list_runs(me, experiment.id)
     assert [r.id for r in runs] == [run.id]
+
+
+def test_progress_true_draws_a_tqdm_bar(echo: Echo, me: Principal, experiment: echo_ai.Experiment, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    report = echo.run(me, experiment.id, progress=True)
+    assert report.status == "completed"
+    err = capsys.readouterr().err
+    assert "20/20" in err and "completed" in err
+    with pytest.raises(TypeError, match="progress must be"):
+        echo.run(me, experiment.id, progress="yes")
+    assert len(echo.list_runs(me, experiment.id)) == 1, "a bad progress argument must not start a run"

@@ -64,9 +64,9 @@ class TqdmProgress:
     def __call__(self, progress: Progress) -> None:
         if self._bar is None:
             self._bar = self._tqdm(total=progress.planned, **self._kwargs)
-        self._bar.n = progress.done
+        # update() (not assigning n) so tqdm's rate and ETA are right.
         self._bar.set_postfix(failed=progress.failed, status=progress.status, refresh=False)
-        self._bar.refresh()
+        self._bar.update(progress.done - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
