@@ -81,6 +81,11 @@ python-develop: $(VENV_TOOLS)
 test-python: python-develop
 	$(call section,Python: pytest echo-py/tests)
 	$(VENV_BIN)/python -m pytest echo-py/tests -q -ra
+	$(call section,Python: stubtest (echo_ai/_native.pyi against the compiled module) and mypy)
+	$(VENV_BIN)/python -m mypy.stubtest echo_ai --mypy-config-file echo-py/pyproject.toml --allowlist echo-py/stubtest-allowlist.txt
+	$(VENV_BIN)/python -m mypy --config-file echo-py/pyproject.toml --strict -p echo_ai
+	$(call section,Python: examples/notebook.ipynb (headless))
+	$(VENV_BIN)/python echo-py/tools/run_notebook.py examples/notebook.ipynb
 
 # --- Node (echo-node) ------------------------------------------------------------------
 

@@ -81,8 +81,26 @@ fn build(py: Python<'_>, err: &Error, message: &str) -> PyResult<PyErr> {
         kwargs.set_item("field", field)?;
     }
     match err {
-        Error::RateLimited { retry_after, .. } => kwargs.set_item("retry_after", retry_after.as_secs_f64())?,
+        Error::RateLimited {
+            retry_after,
+            policy,
+            limit,
+            window,
+        } => {
+            kwargs.set_item("retry_after", retry_after.as_secs_f64())?;
+            kwargs.set_item("policy", policy)?;
+            kwargs.set_item("limit", limit)?;
+            kwargs.set_item("window", window.as_secs_f64())?;
+        }
         Error::Provider { provider, .. } => kwargs.set_item("provider", provider)?,
+        Error::QuotaExceeded(denial) => {
+            kwargs.set_item("limit_kind", denial.limit_kind.as_str())?;
+            kwargs.set_item("requested", denial.requested)?;
+            kwargs.set_item("remaining", denial.remaining)?;
+            kwargs.set_item("limit", denial.limit)?;
+            // RFC 3339 text; the exception class turns it into a datetime.
+            kwargs.set_item("resets_at", denial.resets_at.map(|t| t.to_rfc3339()))?;
+        }
         _ => {}
     }
     if let Some(reason) = err.auth_failure() {

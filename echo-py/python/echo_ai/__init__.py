@@ -1,13 +1,43 @@
 """Echo: measure how large language models talk about brands.
 
-The heavy lifting happens in Rust (``echo_ai._native``); this package re-exports it and
-defines the exception hierarchy in :mod:`echo_ai.errors`.
+The engine runs in Rust (``echo_ai._native``); this package re-exports it with typed
+result classes and the exception hierarchy. Start with :class:`Echo` (blocking, for
+notebooks and scripts) or :class:`AsyncEcho` (awaitables, for asyncio servers); see
+``docs/python.md``.
 """
 
 from __future__ import annotations
 
+import os as _os
+
 from . import errors
-from ._native import __version__, error_kinds, validate_target
+from ._native import (
+    AsyncEcho,
+    Echo,
+    Principal,
+    Provider,
+    RunHandle,
+    WorkerHandle,
+    __version__,
+    error_kinds,
+    validate_target,
+)
+from ._native import _reset_runtime_after_fork
+from .analysis import (
+    AdaptiveGoal,
+    BrandChange,
+    Estimate,
+    Plan,
+    PlanPoint,
+    PlanRequest,
+    ProportionChange,
+    RankStability,
+    RunComparison,
+    SeriesPoint,
+    TargetEstimate,
+    VisibilitySeries,
+)
+from .auth import ApiKey, CreatedApiKey, Scope, scopes
 from .errors import (
     CancelledError,
     ConfigError,
@@ -23,12 +53,77 @@ from .errors import (
     StorageError,
     UnauthenticatedError,
 )
+from .model import Account, BrandSpec, Experiment, ExperimentSpec, Page, Run, SampleCounts, Target
+from .progress import Progress, ProgressUpdates, TqdmProgress
+from .provider import SimulatedBrand
+from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
+from .report import BrandMetrics, ClusteredInterval, CostSummary, DomainShare, Interval, Proportion, Report, ReportGroup
+from .schedule import Schedule, ScheduleInfo
+from .worker import WorkerReport
+
+# The runtime's threads do not survive fork(): the child builds its own on first use.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_reset_runtime_after_fork)
 
 __all__ = [
     "__version__",
     "error_kinds",
     "validate_target",
+    "scopes",
     "errors",
+    # engine
+    "Echo",
+    "AsyncEcho",
+    "RunHandle",
+    "WorkerHandle",
+    "Provider",
+    "SimulatedBrand",
+    "Principal",
+    "Scope",
+    # model
+    "Account",
+    "BrandSpec",
+    "Target",
+    "ExperimentSpec",
+    "Experiment",
+    "Page",
+    "Run",
+    "SampleCounts",
+    # reports and statistics
+    "Report",
+    "ReportGroup",
+    "BrandMetrics",
+    "Proportion",
+    "Interval",
+    "ClusteredInterval",
+    "DomainShare",
+    "CostSummary",
+    "Estimate",
+    "TargetEstimate",
+    "Plan",
+    "PlanPoint",
+    "PlanRequest",
+    "AdaptiveGoal",
+    "RunComparison",
+    "BrandChange",
+    "ProportionChange",
+    "RankStability",
+    "VisibilitySeries",
+    "SeriesPoint",
+    # progress, keys, quotas, schedules, workers
+    "Progress",
+    "ProgressUpdates",
+    "TqdmProgress",
+    "ApiKey",
+    "CreatedApiKey",
+    "QuotaStatus",
+    "RateLimitPolicy",
+    "RateLimitDecision",
+    "TierLimits",
+    "Schedule",
+    "ScheduleInfo",
+    "WorkerReport",
+    # errors
     "EchoError",
     "InvalidInputError",
     "NotFoundError",

@@ -11,7 +11,10 @@ carry typed attributes and pickle across processes.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from datetime import datetime
+from typing import Dict, Optional, Type, Union
+
+from ._convert import parse_datetime
 
 __all__ = [
     "EchoError",
@@ -99,21 +102,61 @@ class ConflictError(EchoError):
 
 
 class QuotaExceededError(EchoError):
-    """A quota would be exceeded."""
+    """A quota would be exceeded; nothing was reserved or written.
+
+    ``limit_kind`` says which limit (``"period_samples"``, ``"samples_per_run"``,
+    ``"concurrent_runs"``); ``requested`` is what the operation needed, ``remaining`` what
+    is left, ``limit`` the tier's limit (samples, or runs for ``concurrent_runs``), and
+    ``resets_at`` when the allowance resets (``None`` for limits that do not reset with time).
+    """
 
     kind = "quota_exceeded"
 
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        kind: Optional[str] = None,
+        limit_kind: Optional[str] = None,
+        requested: Optional[int] = None,
+        remaining: Optional[int] = None,
+        limit: Optional[int] = None,
+        resets_at: Union[datetime, str, None] = None,
+    ) -> None:
+        super().__init__(message, kind=kind)
+        self.limit_kind = limit_kind
+        self.requested = requested
+        self.remaining = remaining
+        self.limit = limit
+        if isinstance(resets_at, str):
+            resets_at = parse_datetime(resets_at)
+        self.resets_at: Optional[datetime] = resets_at
+
 
 class RateLimitedError(EchoError):
-    """A rate limit refused the call; retry after ``retry_after`` seconds."""
+    """A rate limit refused the call; retry after ``retry_after`` seconds.
+
+    ``policy`` names the limit (e.g. ``runs.start``), which admits ``limit`` requests per
+    ``window`` seconds.
+    """
 
     kind = "rate_limited"
 
     def __init__(
-        self, message: str = "", *, kind: Optional[str] = None, retry_after: Optional[float] = None
+        self,
+        message: str = "",
+        *,
+        kind: Optional[str] = None,
+        retry_after: Optional[float] = None,
+        policy: Optional[str] = None,
+        limit: Optional[int] = None,
+        window: Optional[float] = None,
     ) -> None:
         super().__init__(message, kind=kind)
         self.retry_after = retry_after
+        self.policy = policy
+        self.limit = limit
+        self.window = window
 
 
 class ProviderError(EchoError):
