@@ -324,7 +324,11 @@ pub(crate) fn page(limit: Option<u32>, after: Option<String>) -> PageRequest {
 
 /// Run options from keyword arguments.
 pub(crate) fn run_options(seed: Option<u64>, concurrency: Option<usize>) -> RunOptions {
-    RunOptions { seed, concurrency }
+    RunOptions {
+        seed,
+        concurrency,
+        ..Default::default()
+    }
 }
 
 /// The work of `Echo.create_account` / `AsyncEcho.create_account` (documented in `api.rs`).
