@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::*;
 use echo_core::ErrorKind;
+use echo_core::audit::AuditQuery;
 use echo_core::auth::{KeyHash, NewApiKey, Principal, Scope};
 use echo_core::clock::ManualClock;
 use echo_core::engine::{Echo, EchoBuilder, RunOptions};
@@ -25,6 +26,7 @@ use echo_core::gdpr::{EXPORT_FORMAT, EXPORT_VERSION};
 use echo_core::model::{
     Citation, Experiment, ExperimentId, Mention, NewAccount, PageRequest, Run, RunId, RunStatus, SampleId,
 };
+use echo_core::privacy::consent::{ConsentRecord, DATA_PROCESSING};
 use echo_core::provider::FailureRates;
 use echo_core::quota::{TierLimits, TieredQuotaPolicy};
 use echo_core::store::{AnsweredSample, ClaimRequest, Fence, NewSample, SampleOutcome};
@@ -92,6 +94,13 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
     let alice = tenant(&echo, "alice").await;
     let bob = tenant(&echo, "bob").await;
 
+    echo.record_consent(&alice.principal, ConsentRecord::grant(DATA_PROCESSING, "2026-01"))
+        .await
+        .unwrap();
+    echo.record_consent(&bob.principal, ConsentRecord::grant(DATA_PROCESSING, "2026-01"))
+        .await
+        .unwrap();
+
     let (bytes, json) = export(&echo, &alice.principal).await;
     assert_eq!(json["format"], EXPORT_FORMAT);
     assert_eq!(json["version"], EXPORT_VERSION);
@@ -103,8 +112,32 @@ async fn export_round_trips_with_the_stores_counts(builder: EchoBuilder) {
     assert_eq!(json["experiments"].as_array().unwrap().len(), 1);
     assert_eq!(json["experiments"][0]["id"], alice.experiment.to_string());
     assert_eq!(json["runs"].as_array().unwrap().len(), 2);
-    assert_eq!(json["consents"], Value::Array(vec![]));
-    assert_eq!(json["audit_events"], Value::Array(vec![]));
+    // Alice's consent history, not bob's.
+    let consents = json["consents"].as_array().unwrap();
+    assert_eq!(consents.len(), 1, "{consents:?}");
+    assert_eq!(consents[0]["purpose"], DATA_PROCESSING);
+    // The audit events about alice (experiment, key, runs...), and only hers.
+    let events = json["audit_events"].as_array().unwrap();
+    let about_alice = echo
+        .audit_events(
+            &Principal::admin(),
+            &AuditQuery {
+                account: Some(alice.principal.account_id()),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    // The admin query above is itself audited, after the export: the export holds the events before it.
+    assert!(events.len() <= about_alice.events.len());
+    for (exported, stored) in events.iter().zip(&about_alice.events) {
+        assert_eq!(exported["seq"], stored.seq);
+        assert_eq!(exported["account_id"], alice.principal.account_id().to_string());
+    }
+    assert!(events.iter().any(|e| e["action"] == "experiment.create"));
+    assert_eq!(json["counts"]["audit_events"], events.len());
 
     // Samples, mentions, citations and raw answers match what the store holds.
     let mut expected_samples = Vec::new();

@@ -267,6 +267,44 @@ async fn retention_policies_are_validated(builder: EchoBuilder) {
     assert_eq!(echo.retention_policy().deletion_grace, DAY * 30);
 }
 
+/// The audit TTL: events older than two years go as a whole prefix; what remains (the
+/// newer events and the purge's own event) still verifies from the checkpoint.
+async fn retention_purges_audit_events_past_their_ttl(builder: EchoBuilder) {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let echo = engine(builder, clock.clone(), RetentionPolicy::default()).await;
+    let me = account(&echo, "audit ttl").await;
+    echo.create_experiment(&me, spec(2)).await.unwrap();
+    clock.advance(DAY * 731);
+    let recent = echo.create_experiment(&me, spec(2)).await.unwrap();
+    let admin = Principal::admin();
+    let report = echo.apply_retention(&admin, clock.now()).await.unwrap();
+    assert!(
+        report.audit_events_purged >= 2,
+        "account and first experiment events are past the TTL: {report:?}"
+    );
+    let verification = echo.verify_audit_chain(&admin).await.unwrap();
+    assert!(verification.ok, "{verification:?}");
+    // The recent experiment's event is kept.
+    let kept = echo
+        .audit_events(
+            &admin,
+            &echo_core::audit::AuditQuery {
+                account: Some(me.account_id()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        kept.events
+            .iter()
+            .any(|e| e.target.as_ref().is_some_and(|t| t.id == recent.id.to_string()))
+    );
+    // Idempotent: nothing more is old enough.
+    let again = echo.apply_retention(&admin, clock.now()).await.unwrap();
+    assert_eq!(again.audit_events_purged, 0);
+}
+
 /// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
@@ -294,6 +332,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     reports_dashboards_and_comparisons_are_unchanged_by_retention,
+    retention_purges_audit_events_past_their_ttl,
     a_pass_stops_at_max_batches_and_the_next_continues,
     the_daily_sweep_runs_once_a_day,
     the_worker_leader_applies_retention,

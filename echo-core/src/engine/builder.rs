@@ -215,9 +215,10 @@ impl EchoBuilder {
     }
 
     /// The grace period between a deletion request and the account's erasure (default 30
-    /// days); the operator may cancel the request until it ends.
+    /// days); the operator may cancel the request until it ends. Shorthand for the
+    /// `deletion_grace` of [`retention_policy`](Self::retention_policy) (at least a day).
     pub fn deletion_grace(mut self, grace: Duration) -> Self {
-        self.config.deletion_grace = grace;
+        self.config.retention.deletion_grace = grace;
         self
     }
 

@@ -43,9 +43,6 @@ pub struct EngineConfig {
     /// Consent purposes an account must have granted (its latest record for each) before
     /// its runs start; empty by default.
     pub required_consents: Vec<String>,
-    /// Grace period between a deletion request and the account's erasure (default 30 days;
-    /// see `gdpr::deletion`). The request can be cancelled until it ends.
-    pub deletion_grace: Duration,
     /// Rows per erasure batch (one transaction each) for `Echo::erase_due_accounts` and the
     /// leader's erasure sweep.
     pub erasure_batch: u32,
@@ -67,7 +64,6 @@ impl Default for EngineConfig {
             reservation_hold: Duration::from_secs(24 * 3600),
             retention: crate::privacy::RetentionPolicy::default(),
             required_consents: Vec::new(),
-            deletion_grace: crate::gdpr::DEFAULT_DELETION_GRACE,
             erasure_batch: 1_000,
         }
     }
@@ -105,9 +101,6 @@ impl EngineConfig {
                     format!("{purpose:?} is not a consent purpose: it must be non-blank, without surrounding spaces"),
                 ));
             }
-        }
-        if chrono::Duration::from_std(self.deletion_grace).is_err() {
-            return Err(Error::invalid("deletion_grace", "is too long; use at most a few years"));
         }
         if self.erasure_batch == 0 {
             return Err(Error::invalid("erasure_batch", "must be at least 1"));

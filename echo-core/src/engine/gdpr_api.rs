@@ -64,7 +64,7 @@ impl Echo {
     /// Writes everything Echo holds about the principal's account — account, API key
     /// metadata (never hashes or secrets), experiments, runs, samples with their raw
     /// answers where retention kept them, mentions, citations, consents and audit events —
-    /// as one versioned JSON bundle (`docs/privacy-gdpr.md`), streamed to `writer` page by
+    /// as one versioned JSON bundle (`docs/privacy.md (Export and erasure)`), streamed to `writer` page by
     /// page so the account's size does not matter. The writer is flushed, not shut down.
     ///
     /// The host or the operator acting for the account may export; an API key may not
@@ -130,7 +130,7 @@ impl Echo {
         let requested_by = authorize_subject_request(principal, "requesting the deletion of an account")?;
         let account = principal.account_id();
         let now = self.now();
-        let grace = chrono::Duration::from_std(self.config().deletion_grace)
+        let grace = chrono::Duration::from_std(self.config().retention.deletion_grace)
             .map_err(|_| Error::invalid("deletion_grace", "is too long"))?;
         let started = self
             .store()

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
+use crate::audit::{AuditAction, AuditRecord};
 use crate::engine::MaintenanceTask;
 use crate::store::Store;
 use crate::store::gdpr::ErasureReport;
@@ -59,6 +60,17 @@ pub async fn erase_due(
             pass.rows_deleted += batch.total();
             tracing::debug!(account_id = %request.account_id, deleted = ?batch.deleted, "erasure batch");
         }
+        // The account's audit events stay (they are the record of what happened, and the
+        // chain must keep verifying); their personal data (ip, user agent) goes now. Done
+        // again if a crash stops the pass before the erasure is finished: it is idempotent.
+        let record = AuditRecord::system(
+            "erasure",
+            Some(request.account_id),
+            AuditAction::AuditErasePersonalData,
+            now,
+        )
+        .target("account", request.account_id);
+        store.erase_audit_personal_data(request.account_id, &record).await?;
         if let Some(report) = store.finish_erasure(request.id, now).await? {
             tracing::info!(
                 account_id = %report.account_id,

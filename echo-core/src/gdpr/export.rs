@@ -1,6 +1,6 @@
 //! The account export bundle: a versioned JSON document written incrementally.
 //!
-//! Layout (version 1, documented in `docs/privacy-gdpr.md`):
+//! Layout (version 1, documented in `docs/privacy.md (Export and erasure)`):
 //!
 //! ```text
 //! {"format":"echo-account-export","version":1,"exported_at":"…",
@@ -53,10 +53,10 @@ pub struct SectionPage {
 
 /// A section of the bundle: a named array filled page by page.
 ///
-/// The built-in sections read the [`GdprStore`](crate::store::GdprStore) export pages.
-/// `consents` and `audit_events` are built by other parts of Echo: until their stores exist
-/// they are [`EmptySection`]s, and plugging them in means implementing this trait over
-/// their store and listing it in [`default_sections`] in place of the empty one.
+/// The account's own sections read the [`GdprStore`](crate::store::GdprStore) export pages;
+/// `consents` and `audit_events` read the consent and audit stores
+/// ([`export_records`](super::export_records)). A host adding data of its own to the bundle
+/// implements this trait.
 #[async_trait::async_trait]
 pub trait ExportSection: Send + Sync {
     /// The key of the array in the bundle.
@@ -66,7 +66,7 @@ pub trait ExportSection: Send + Sync {
     -> Result<SectionPage>;
 }
 
-/// A section with no items yet (see [`ExportSection`]).
+/// A section that is always empty (a placeholder for a host's own section).
 #[derive(Debug, Clone)]
 pub struct EmptySection(pub &'static str);
 
@@ -85,13 +85,11 @@ impl ExportSection for EmptySection {
 pub fn default_sections() -> Vec<Arc<dyn ExportSection>> {
     vec![
         Arc::new(ApiKeysSection),
-        // Consent records (issue 6, consent): plugged in at merge with the consent store.
-        Arc::new(EmptySection("consents")),
+        Arc::new(super::export_records::ConsentsSection),
         Arc::new(ExperimentsSection),
         Arc::new(RunsSection),
         Arc::new(SamplesSection),
-        // Audit events about the account (issue 6, audit log): plugged in with the audit store.
-        Arc::new(EmptySection("audit_events")),
+        Arc::new(super::export_records::AuditEventsSection),
     ]
 }
 

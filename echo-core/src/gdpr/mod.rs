@@ -10,11 +10,12 @@
 //!   period is over, in bounded batches, and verifies that nothing remains.
 //!
 //! The storage side is [`GdprStore`](crate::store::GdprStore); the whole story, with the
-//! bundle schema, is `docs/privacy-gdpr.md`.
+//! bundle schema, is `docs/privacy.md (Export and erasure)`.
 
 pub mod deletion;
 pub mod erasure;
 pub mod export;
+pub mod export_records;
 
 pub use deletion::{DEFAULT_DELETION_GRACE, DeletionRequest};
 pub use erasure::{ErasurePass, ErasureSweep, erase_due};

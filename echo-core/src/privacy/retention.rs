@@ -151,7 +151,7 @@ pub async fn apply_retention(
         }
     }
     let audit_cutoff = policy.audit_cutoff(now);
-    let audit_events_purged = purge_audit_events(store, audit_cutoff).await?;
+    let audit_events_purged = purge_audit_events(store, audit_cutoff, now).await?;
     let report = RetentionReport {
         now,
         raw_answer_cutoff,
@@ -171,12 +171,14 @@ pub async fn apply_retention(
     Ok(report)
 }
 
-/// The audit log's share of retention: deletes audit events recorded before `cutoff` and
-/// returns how many. This is the single place retention reaches the audit log; until the
-/// audit log's own purge (which keeps the hash chain verifiable across the removed range)
-/// is wired in here, no audit event is purged and the count is 0.
-async fn purge_audit_events(_store: &dyn Store, _cutoff: DateTime<Utc>) -> Result<u64> {
-    Ok(0)
+/// The audit log's share of retention: deletes the whole prefix of audit events recorded
+/// before `cutoff`, leaving a checkpoint so that what remains still verifies
+/// (`docs/audit.md`), and returns how many events went.
+async fn purge_audit_events(store: &dyn Store, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+    let report = store
+        .purge_audit_before(cutoff, crate::engine::AUDIT_PURGE_BATCH, now)
+        .await?;
+    Ok(report.events_deleted)
 }
 
 /// Runs [`apply_retention`] once a day under the worker leader (registered by default with

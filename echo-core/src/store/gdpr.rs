@@ -1,5 +1,5 @@
 //! Data-subject rights: the [`GdprStore`] trait behind account export, deletion requests
-//! and erasure (see `docs/privacy-gdpr.md`).
+//! and erasure (see `docs/privacy.md (Export and erasure)`).
 //!
 //! - **Export** reads an account's data in keyset pages (by id, or for samples by their
 //!   natural key inside one run), so the engine can stream a bundle of any size with
