@@ -15,6 +15,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::*;
 use echo_core::ErrorKind;
+use echo_core::privacy::consent::{ConsentRecord, DATA_PROCESSING};
+use echo_core::privacy::PrivacySettings;
 use echo_core::audit::{AUDITED_OPERATIONS, ActorKind, AuditAction, AuditEvent, AuditQuery, AuditResult};
 use echo_core::auth::{NewApiKey, Principal, RequestContext, Scope};
 use echo_core::clock::{Clock, ManualClock};
@@ -277,6 +279,118 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
         Some(("experiment", other.id.to_string())),
     );
     covered.insert(AuditAction::ExperimentDelete);
+
+    // Privacy and data-subject operations.
+    let (_, ev) = written(&echo, async {
+        echo.record_consent(&me, ConsentRecord::grant(DATA_PROCESSING, "2026-01"))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::ConsentRecord,
+        ActorKind::Host,
+        Some(("account", account.id.to_string())),
+    );
+    assert_eq!(ev[0].details["purpose"], DATA_PROCESSING);
+    covered.insert(AuditAction::ConsentRecord);
+
+    let (_, ev) = written(&echo, async {
+        echo.set_privacy_settings(&me, PrivacySettings::redacting())
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::PrivacySettingsSet,
+        ActorKind::Host,
+        Some(("account", account.id.to_string())),
+    );
+    covered.insert(AuditAction::PrivacySettingsSet);
+
+    let (summary, ev) = written(&echo, async {
+        let mut bundle = Vec::new();
+        echo.export_account(&me, &mut bundle).await.unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::AccountExport,
+        ActorKind::Host,
+        Some(("account", account.id.to_string())),
+    );
+    assert_eq!(ev[0].details["bytes"], summary.bytes);
+    covered.insert(AuditAction::AccountExport);
+
+    let (_, ev) = written(&echo, async { echo.request_deletion(&me).await.unwrap() }).await;
+    assert_one(
+        &ev,
+        AuditAction::AccountDeletionRequest,
+        ActorKind::Host,
+        Some(("account", account.id.to_string())),
+    );
+    covered.insert(AuditAction::AccountDeletionRequest);
+    let (_, ev) = written(&echo, async { echo.cancel_deletion(&support).await.unwrap() }).await;
+    assert_one(
+        &ev,
+        AuditAction::AccountDeletionCancel,
+        ActorKind::Admin,
+        Some(("account", account.id.to_string())),
+    );
+    covered.insert(AuditAction::AccountDeletionCancel);
+    // Refused (only the operator may cancel a deletion): recorded as denied.
+    let (_, ev) = written(&echo, async {
+        echo.cancel_deletion(&me).await.unwrap_err()
+    })
+    .await;
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(ev[0].action, AuditAction::AccountDeletionCancel.as_str());
+    assert_ne!(ev[0].result, AuditResult::Success);
+
+    // A second account erased after its grace period: the sweep records the erasure.
+    let doomed = echo
+        .create_account(
+            &operator,
+            NewAccount {
+                name: "doomed".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let doomed_host = Principal::host(doomed.id);
+    echo.create_experiment(&doomed_host, spec(1)).await.unwrap();
+    echo.request_deletion(&doomed_host).await.unwrap();
+    clock.advance(Duration::from_secs(31 * 86_400));
+    let (pass, ev) = written(&echo, async { echo.erase_due_accounts(100).await.unwrap() }).await;
+    assert_eq!(pass.completed.len(), 1);
+    let erased: Vec<_> = ev
+        .iter()
+        .filter(|e| e.action == AuditAction::AccountErase.as_str())
+        .cloned()
+        .collect();
+    assert_one(
+        &erased,
+        AuditAction::AccountErase,
+        ActorKind::System,
+        Some(("account", doomed.id.to_string())),
+    );
+    assert!(erased[0].details["rows_deleted"].as_u64().unwrap() >= 2);
+    covered.insert(AuditAction::AccountErase);
+
+    let (_, ev) = written(&echo, async {
+        echo.apply_retention(&Principal::admin(), clock.now()).await.unwrap()
+    })
+    .await;
+    let applied: Vec<_> = ev
+        .iter()
+        .filter(|e| e.action == AuditAction::RetentionApply.as_str())
+        .cloned()
+        .collect();
+    assert_one(&applied, AuditAction::RetentionApply, ActorKind::System, None);
+    covered.insert(AuditAction::RetentionApply);
 
     let (n, ev) = written(&echo, async {
         echo.erase_audit_personal_data(account.id).await.unwrap()

@@ -44,11 +44,32 @@ pub enum AuditAction {
     /// An account's personal data (ip, user agent) was erased from its audit events.
     #[serde(rename = "audit.erase_personal_data")]
     AuditErasePersonalData,
+    /// Export of an account's data (a sensitive read; recorded after the bundle is written, with its counts).
+    #[serde(rename = "account.export")]
+    AccountExport,
+    /// A deletion request: account blocked, keys revoked (same transaction).
+    #[serde(rename = "account.deletion_request")]
+    AccountDeletionRequest,
+    /// A pending deletion cancelled by the operator (same transaction).
+    #[serde(rename = "account.deletion_cancel")]
+    AccountDeletionCancel,
+    /// The erasure of an account completed and verified (same transaction; system actor).
+    #[serde(rename = "account.erase")]
+    AccountErase,
+    /// A consent decision recorded (same transaction).
+    #[serde(rename = "consent.record")]
+    ConsentRecord,
+    /// An account's PII-redaction settings changed (same transaction).
+    #[serde(rename = "privacy.settings_set")]
+    PrivacySettingsSet,
+    /// A retention pass (its counts), recorded after its batches.
+    #[serde(rename = "retention.apply")]
+    RetentionApply,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::AccountCreate,
         AuditAction::ExperimentCreate,
         AuditAction::ExperimentUpdate,
@@ -65,6 +86,13 @@ impl AuditAction {
         AuditAction::AuditRead,
         AuditAction::AuditPurge,
         AuditAction::AuditErasePersonalData,
+        AuditAction::AccountExport,
+        AuditAction::AccountDeletionRequest,
+        AuditAction::AccountDeletionCancel,
+        AuditAction::AccountErase,
+        AuditAction::ConsentRecord,
+        AuditAction::PrivacySettingsSet,
+        AuditAction::RetentionApply,
     ];
 
     /// The stable wire name.
@@ -86,6 +114,13 @@ impl AuditAction {
             AuditAction::AuditRead => "audit.read",
             AuditAction::AuditPurge => "audit.purge",
             AuditAction::AuditErasePersonalData => "audit.erase_personal_data",
+            AuditAction::AccountExport => "account.export",
+            AuditAction::AccountDeletionRequest => "account.deletion_request",
+            AuditAction::AccountDeletionCancel => "account.deletion_cancel",
+            AuditAction::AccountErase => "account.erase",
+            AuditAction::ConsentRecord => "consent.record",
+            AuditAction::PrivacySettingsSet => "privacy.settings_set",
+            AuditAction::RetentionApply => "retention.apply",
         }
     }
 }
@@ -147,6 +182,13 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
     ("audit_events", AuditAction::AuditRead, false),
     ("purge_audit_events", AuditAction::AuditPurge, true),
     ("erase_audit_personal_data", AuditAction::AuditErasePersonalData, true),
+    ("export_account", AuditAction::AccountExport, false),
+    ("request_deletion", AuditAction::AccountDeletionRequest, true),
+    ("cancel_deletion", AuditAction::AccountDeletionCancel, true),
+    ("erasure sweep (erase_due_accounts, ErasureSweep)", AuditAction::AccountErase, true),
+    ("record_consent", AuditAction::ConsentRecord, true),
+    ("set_privacy_settings", AuditAction::PrivacySettingsSet, true),
+    ("apply_retention (and the daily RetentionSweep)", AuditAction::RetentionApply, false),
 ];
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::path::Path;
 use tokio::io::AsyncWrite;
 
 use super::{Echo, Schedule};
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::gdpr::deletion::{authorize_cancel, authorize_subject_request};
 use crate::gdpr::{DeletionRequest, ErasurePass, ExportSummary, default_sections, erase_due, export};
@@ -77,14 +78,25 @@ impl Echo {
         principal: &Principal,
         writer: W,
     ) -> Result<ExportSummary> {
-        authorize_subject_request(principal, "exporting an account")?;
-        let state = self.store().account_state(principal.account_id()).await?;
-        if state.status != AccountStatus::Active && !principal.is_admin() {
-            return Err(self.blocked(state.account.id, state.status).await);
-        }
-        let summary = export::write_bundle(&**self.store(), &state, &default_sections(), self.now(), writer).await?;
-        tracing::info!(bytes = summary.bytes, counts = ?summary.counts, "account exported");
-        Ok(summary)
+        let record = self
+            .audit_record(principal, AuditAction::AccountExport)
+            .target("account", principal.account_id());
+        self.audited(record.clone(), async {
+            authorize_subject_request(principal, "exporting an account")?;
+            let state = self.store().account_state(principal.account_id()).await?;
+            if state.status != AccountStatus::Active && !principal.is_admin() {
+                return Err(self.blocked(state.account.id, state.status).await);
+            }
+            let summary = export::write_bundle(&**self.store(), &state, &default_sections(), self.now(), writer).await?;
+            // A read changes nothing to put the event in; it is recorded once the bundle is
+            // written (with what it held), so the export's own event is not in the bundle.
+            self.store()
+                .append_audit(&record.detail("bytes", summary.bytes).detail("counts", &summary.counts))
+                .await?;
+            tracing::info!(bytes = summary.bytes, counts = ?summary.counts, "account exported");
+            Ok(summary)
+        })
+        .await
     }
 
     /// [`Echo::export_account`] into a file at `path`. The bundle is written to a
@@ -127,19 +139,30 @@ impl Echo {
     /// `Conflict` if a deletion is already pending.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn request_deletion(&self, principal: &Principal) -> Result<DeletionRequest> {
-        let requested_by = authorize_subject_request(principal, "requesting the deletion of an account")?;
         let account = principal.account_id();
-        let now = self.now();
-        let grace = chrono::Duration::from_std(self.config().retention.deletion_grace)
-            .map_err(|_| Error::invalid("deletion_grace", "is too long"))?;
+        let record = self
+            .audit_record(principal, AuditAction::AccountDeletionRequest)
+            .target("account", account);
         let started = self
-            .store()
-            .begin_deletion(&NewDeletion {
-                id: uuid::Uuid::now_v7(),
-                account,
-                requested_by: requested_by.to_string(),
-                now,
-                deadline: now + grace,
+            .audited(record.clone(), async {
+                let requested_by = authorize_subject_request(principal, "requesting the deletion of an account")?;
+                let now = self.now();
+                let grace = chrono::Duration::from_std(self.config().retention.deletion_grace)
+                    .map_err(|_| Error::invalid("deletion_grace", "is too long"))?;
+                let deadline = now + grace;
+                let record = record.detail("deadline", deadline);
+                self.store()
+                    .begin_deletion(
+                        &NewDeletion {
+                            id: uuid::Uuid::now_v7(),
+                            account,
+                            requested_by: requested_by.to_string(),
+                            now,
+                            deadline,
+                        },
+                        Some(&record),
+                    )
+                    .await
             })
             .await?;
         // After the commit: the account is blocked, so no new run can start; cancel those
@@ -179,10 +202,19 @@ impl Echo {
     /// `Conflict` if nothing is pending or the deadline has passed.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn cancel_deletion(&self, principal: &Principal) -> Result<DeletionRecord> {
-        authorize_cancel(principal)?;
         let account = principal.account_id();
         let now = self.now();
-        let cancelled = self.store().cancel_deletion(account, "admin", now).await?;
+        let record = self
+            .audit_record(principal, AuditAction::AccountDeletionCancel)
+            .target("account", account);
+        let cancelled = self
+            .audited(record.clone(), async {
+                authorize_cancel(principal)?;
+                self.store()
+                    .cancel_deletion(account, "admin", now, Some(&record))
+                    .await
+            })
+            .await?;
         for paused in &cancelled.paused_schedules {
             // Outside the cancellation's transaction: a failure leaves that schedule paused
             // (the host can set it again), never the account blocked.

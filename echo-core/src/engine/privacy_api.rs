@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Echo;
+use crate::audit::AuditAction;
 use crate::auth::{Actor, Principal, Scope};
 use crate::model::AccountId;
 use crate::privacy::{Consent, ConsentRecord, Consents, PrivacySettings, RetentionPolicy, RetentionReport};
@@ -30,18 +31,29 @@ impl Echo {
         principal: &Principal,
         settings: PrivacySettings,
     ) -> Result<PrivacySettings> {
-        principal.require(Scope::ExperimentsWrite)?;
-        let settings = settings.validated()?;
-        self.store()
-            .set_privacy_settings(principal.account_id(), &settings, self.now())
-            .await?;
-        tracing::info!(redact_pii = settings.redact_pii, "privacy settings changed");
-        Ok(settings)
+        let record = self
+            .audit_record(principal, AuditAction::PrivacySettingsSet)
+            .target("account", principal.account_id());
+        self.audited(record.clone(), async {
+            principal.require(Scope::ExperimentsWrite)?;
+            self.ensure_active(principal).await?;
+            let settings = settings.validated()?;
+            let record = record
+                .detail("redact_pii", settings.redact_pii)
+                .detail("phone_regions", &settings.phone_regions);
+            self.store()
+                .set_privacy_settings(principal.account_id(), &settings, self.now(), Some(&record))
+                .await?;
+            tracing::info!(redact_pii = settings.redact_pii, "privacy settings changed");
+            Ok(settings)
+        })
+        .await
     }
 
     /// The account's privacy settings (the defaults, redaction off, if never set).
     pub async fn privacy_settings(&self, principal: &Principal) -> Result<PrivacySettings> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         self.store().privacy_settings(principal.account_id()).await
     }
 
@@ -54,7 +66,21 @@ impl Echo {
     /// (`PermissionDenied`): a key holder cannot consent on the account's behalf.
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn record_consent(&self, principal: &Principal, record: ConsentRecord) -> Result<Consent> {
+        let audit = self
+            .audit_record(principal, AuditAction::ConsentRecord)
+            .target("account", principal.account_id());
+        self.audited(audit.clone(), self.record_consent_inner(principal, record, audit))
+            .await
+    }
+
+    async fn record_consent_inner(
+        &self,
+        principal: &Principal,
+        record: ConsentRecord,
+        audit: crate::audit::AuditRecord,
+    ) -> Result<Consent> {
         principal.require(Scope::ExperimentsWrite)?;
+        self.ensure_active(principal).await?;
         if matches!(principal.actor(), Actor::ApiKey(_)) {
             return Err(Error::PermissionDenied(
                 "consent is recorded by the host (Principal::host or an admin acting for the account), not by an API key"
@@ -72,7 +98,13 @@ impl Echo {
             source: record.source,
             recorded_by: recorded_by(principal),
         };
-        self.store().insert_consent(principal.account_id(), &consent).await?;
+        let audit = audit
+            .detail("purpose", &consent.purpose)
+            .detail("policy_version", &consent.policy_version)
+            .detail("granted", consent.granted);
+        self.store()
+            .insert_consent(principal.account_id(), &consent, Some(&audit))
+            .await?;
         tracing::info!(purpose = %consent.purpose, granted = consent.granted, "consent recorded");
         Ok(consent)
     }
@@ -80,6 +112,7 @@ impl Echo {
     /// The account's consents: the latest record per purpose, and the whole history.
     pub async fn consents(&self, principal: &Principal) -> Result<Consents> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let history = self.store().consent_history(principal.account_id()).await?;
         Ok(Consents::from_history(history))
     }

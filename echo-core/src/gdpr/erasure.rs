@@ -71,7 +71,9 @@ pub async fn erase_due(
         )
         .target("account", request.account_id);
         store.erase_audit_personal_data(request.account_id, &record).await?;
-        if let Some(report) = store.finish_erasure(request.id, now).await? {
+        let erased = AuditRecord::system("erasure", Some(request.account_id), AuditAction::AccountErase, now)
+            .target("account", request.account_id);
+        if let Some(report) = store.finish_erasure(request.id, now, Some(&erased)).await? {
             tracing::info!(
                 account_id = %report.account_id,
                 request_id = %report.request_id,

@@ -20,6 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditAction, AuditRecord};
 use crate::engine::MaintenanceTask;
 use crate::store::Store;
 use crate::{Error, Result};
@@ -161,6 +162,14 @@ pub async fn apply_retention(
         audit_events_purged,
         complete,
     };
+    // The pass itself is on the record (an auditor asks when retention last ran and what it
+    // did), after its batches: each batch is its own transaction.
+    let record = AuditRecord::system("retention", None, AuditAction::RetentionApply, now)
+        .detail("samples_anonymized", samples_anonymized)
+        .detail("batches", batches)
+        .detail("audit_events_purged", audit_events_purged)
+        .detail("complete", complete);
+    store.append_audit(&record).await?;
     tracing::info!(
         samples_anonymized,
         batches,

@@ -311,12 +311,18 @@ pub trait GdprStore: Send + Sync {
     /// `NotFound` if absent) becomes deletion-pending, every unrevoked key of it is revoked at
     /// `now`, its schedules are paused, and the request is recorded. Returns the runs still
     /// unfinished, for the engine to cancel.
-    async fn begin_deletion(&self, new: &NewDeletion) -> Result<DeletionStarted>;
+    async fn begin_deletion(&self, new: &NewDeletion, audit: Option<&crate::audit::AuditRecord>) -> Result<DeletionStarted>;
 
     /// In one transaction: the account's pending request is cancelled and the account is
     /// active again. `Conflict` if no request is pending or its deadline is not after `now`.
     /// Keys stay revoked.
-    async fn cancel_deletion(&self, account: AccountId, by: &str, now: DateTime<Utc>) -> Result<DeletionCancelled>;
+    async fn cancel_deletion(
+        &self,
+        account: AccountId,
+        by: &str,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<DeletionCancelled>;
 
     /// The account's deletion requests, newest first (they outlive the account).
     async fn deletion_requests(&self, account: AccountId) -> Result<Vec<DeletionRecord>>;
@@ -334,7 +340,12 @@ pub trait GdprStore: Send + Sync {
     /// the account row, and marks the request completed with the [`ErasureReport`]. `Ok(None)`
     /// if the request is no longer pending (another sweep finished it); `Internal` naming
     /// the tables if rows remain (nothing is changed; the next pass erases them).
-    async fn finish_erasure(&self, request: uuid::Uuid, now: DateTime<Utc>) -> Result<Option<ErasureReport>>;
+    async fn finish_erasure(
+        &self,
+        request: uuid::Uuid,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<Option<ErasureReport>>;
 
     /// The account's API keys with ids after `after`, in id order (no hashes).
     async fn export_api_keys(&self, account: AccountId, after: Option<ApiKeyId>, limit: u32) -> Result<Vec<ApiKey>>;

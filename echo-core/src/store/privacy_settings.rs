@@ -15,6 +15,7 @@ pub trait PrivacySettingsStore: Send + Sync {
         account: AccountId,
         settings: &PrivacySettings,
         now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
     ) -> Result<()>;
     /// The account's settings; the defaults (redaction off) when it never set any.
     async fn privacy_settings(&self, account: AccountId) -> Result<PrivacySettings>;

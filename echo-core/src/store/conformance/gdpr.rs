@@ -183,7 +183,7 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     let (acct, run, keys) = populated(store, "deletion lifecycle", 12).await;
     let already_revoked = store.revoke_api_key(acct, keys[1].key.id, at(5)).await.expect("revoke");
     let started = store
-        .begin_deletion(&new_deletion(acct, 10, DAY_MS))
+        .begin_deletion(&new_deletion(acct, 10, DAY_MS), None)
         .await
         .expect("begin");
     assert_eq!(started.keys_revoked, 1, "only the unrevoked key");
@@ -212,7 +212,7 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     );
 
     assert_kind(
-        store.begin_deletion(&new_deletion(acct, 20, DAY_MS)).await,
+        store.begin_deletion(&new_deletion(acct, 20, DAY_MS), None).await,
         ErrorKind::Conflict,
         "second request",
     );
@@ -234,11 +234,11 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     );
 
     assert_kind(
-        store.cancel_deletion(acct, "admin", at(10 + DAY_MS)).await,
+        store.cancel_deletion(acct, "admin", at(10 + DAY_MS), None).await,
         ErrorKind::Conflict,
         "cancel at the deadline",
     );
-    let cancelled = store.cancel_deletion(acct, "admin", at(100)).await.expect("cancel");
+    let cancelled = store.cancel_deletion(acct, "admin", at(100), None).await.expect("cancel");
     assert_eq!(cancelled.request.status, DeletionStatus::Cancelled);
     assert_eq!(cancelled.paused_schedules.len(), 1);
     assert_eq!(cancelled.paused_schedules[0].kind, ScheduleKind::Interval);
@@ -247,13 +247,13 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     let key_after = store.get_api_key(acct, keys[0].key.id).await.unwrap();
     assert_eq!(key_after.revoked_at, Some(at(10)), "keys stay revoked");
     assert_kind(
-        store.cancel_deletion(acct, "admin", at(101)).await,
+        store.cancel_deletion(acct, "admin", at(101), None).await,
         ErrorKind::Conflict,
         "nothing pending",
     );
     // A new request after a cancellation is allowed; both are listed, newest first.
     store
-        .begin_deletion(&new_deletion(acct, 200, DAY_MS))
+        .begin_deletion(&new_deletion(acct, 200, DAY_MS), None)
         .await
         .expect("again");
     let requests = store.deletion_requests(acct).await.unwrap();
@@ -263,7 +263,7 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     );
     assert_eq!(requests[1].cancelled_by.as_deref(), Some("admin"));
     assert_kind(
-        store.begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS)).await,
+        store.begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS), None).await,
         ErrorKind::NotFound,
         "unknown account",
     );
@@ -287,7 +287,7 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     let (bystander, _, bystander_keys) = populated(store, "erasure bystander", 25).await;
     let before = footprint(store, bystander).await;
     let request = store
-        .begin_deletion(&new_deletion(victim, 0, DAY_MS))
+        .begin_deletion(&new_deletion(victim, 0, DAY_MS), None)
         .await
         .unwrap()
         .request;
@@ -301,7 +301,7 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
         "not due"
     );
     assert_kind(
-        store.finish_erasure(request.id, at(DAY_MS - 1)).await,
+        store.finish_erasure(request.id, at(DAY_MS - 1), None).await,
         ErrorKind::Conflict,
         "finish before the deadline",
     );
@@ -310,7 +310,7 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     assert_eq!(first.deleted.get("samples"), Some(&10), "bounded batch");
     // Verification refuses while rows remain, and changes nothing.
     assert_kind(
-        store.finish_erasure(request.id, now).await,
+        store.finish_erasure(request.id, now, None).await,
         ErrorKind::Internal,
         "rows remain",
     );
@@ -336,7 +336,7 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
         batches >= 3,
         "25 samples in batches of 10 take several batches, took {batches}"
     );
-    let report = store.finish_erasure(request.id, now).await.unwrap().expect("completed");
+    let report = store.finish_erasure(request.id, now, None).await.unwrap().expect("completed");
     assert!(report.remaining.values().all(|n| *n == 0), "{:?}", report.remaining);
     assert_eq!(report.tables_verified(), {
         let mut t = ERASED_TABLES.to_vec();
@@ -371,7 +371,7 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
     }
     assert!(report.rows_deleted["sample_rollups"] >= 1);
     assert_eq!(
-        store.finish_erasure(request.id, now).await.unwrap(),
+        store.finish_erasure(request.id, now, None).await.unwrap(),
         None,
         "second finish"
     );

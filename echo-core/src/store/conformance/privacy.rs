@@ -147,14 +147,14 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
     assert_eq!(store.latest_consent(owner.id, purpose).await.expect("none yet"), None);
 
     let grant = consent(owner.id, purpose, "v1", true, 1_000);
-    store.insert_consent(owner.id, &grant).await.expect("grant");
+    store.insert_consent(owner.id, &grant, None).await.expect("grant");
     assert_eq!(
         store.latest_consent(owner.id, purpose).await.expect("latest"),
         Some(grant.clone())
     );
 
     let withdraw = consent(owner.id, purpose, "v1", false, 2_000);
-    store.insert_consent(owner.id, &withdraw).await.expect("withdraw");
+    store.insert_consent(owner.id, &withdraw, None).await.expect("withdraw");
     assert_eq!(
         store.latest_consent(owner.id, purpose).await.expect("latest"),
         Some(withdraw.clone())
@@ -162,14 +162,14 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
 
     // Same millisecond as the withdrawal: the later id (v7) wins.
     let regrant = consent(owner.id, purpose, "v2", true, 2_000);
-    store.insert_consent(owner.id, &regrant).await.expect("regrant");
+    store.insert_consent(owner.id, &regrant, None).await.expect("regrant");
     assert_eq!(
         store.latest_consent(owner.id, purpose).await.expect("latest"),
         Some(regrant.clone())
     );
 
     let marketing = consent(owner.id, "marketing", "v1", false, 1_500);
-    store.insert_consent(owner.id, &marketing).await.expect("marketing");
+    store.insert_consent(owner.id, &marketing, None).await.expect("marketing");
     assert_eq!(
         store.consent_history(owner.id).await.expect("history"),
         vec![grant, marketing, withdraw, regrant.clone()],
@@ -185,14 +185,14 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
     // A record is stored under the account it names, never another's.
     let foreign = consent(other.id, purpose, "v1", true, 3_000);
     assert_kind(
-        store.insert_consent(owner.id, &foreign).await,
+        store.insert_consent(owner.id, &foreign, None).await,
         ErrorKind::Internal,
         "record under another account",
     );
     let ghost = AccountId::new();
     assert_kind(
         store
-            .insert_consent(ghost, &consent(ghost, purpose, "v1", true, 0))
+            .insert_consent(ghost, &consent(ghost, purpose, "v1", true, 0), None)
             .await,
         ErrorKind::NotFound,
         "unknown account",
@@ -211,14 +211,14 @@ pub async fn privacy_settings_round_trip(store: &dyn Store) {
         redact_pii: true,
         phone_regions: vec!["DE".into(), "US".into()],
     };
-    store.set_privacy_settings(owner.id, &on, t0()).await.expect("set");
+    store.set_privacy_settings(owner.id, &on, t0(), None).await.expect("set");
     assert_eq!(store.privacy_settings(owner.id).await.expect("get"), on);
     let off = PrivacySettings {
         redact_pii: false,
         phone_regions: vec![],
     };
     store
-        .set_privacy_settings(owner.id, &off, at(1))
+        .set_privacy_settings(owner.id, &off, at(1), None)
         .await
         .expect("replace");
     assert_eq!(store.privacy_settings(owner.id).await.expect("get"), off);
@@ -228,7 +228,7 @@ pub async fn privacy_settings_round_trip(store: &dyn Store) {
         "another account's settings are its own"
     );
     assert_kind(
-        store.set_privacy_settings(AccountId::new(), &on, t0()).await,
+        store.set_privacy_settings(AccountId::new(), &on, t0(), None).await,
         ErrorKind::NotFound,
         "unknown account",
     );

@@ -252,7 +252,7 @@ impl GdprStore for PgStore {
         .transpose()
     }
 
-    async fn begin_deletion(&self, new: &NewDeletion) -> Result<DeletionStarted> {
+    async fn begin_deletion(&self, new: &NewDeletion, audit: Option<&crate::audit::AuditRecord>) -> Result<DeletionStarted> {
         let account = new.account.0;
         let now = ms(new.now);
         let mut tx = self.pool.begin().await?;
@@ -323,6 +323,7 @@ impl GdprStore for PgStore {
                 .bind(account)
                 .fetch_all(&mut *tx)
                 .await?;
+        super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(DeletionStarted {
             request: DeletionRecord {
@@ -343,7 +344,13 @@ impl GdprStore for PgStore {
         })
     }
 
-    async fn cancel_deletion(&self, account: AccountId, by: &str, now: DateTime<Utc>) -> Result<DeletionCancelled> {
+    async fn cancel_deletion(
+        &self,
+        account: AccountId,
+        by: &str,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<DeletionCancelled> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "SELECT {DELETION_COLUMNS} FROM deletion_requests WHERE account_id = $1 AND status = 'pending' FOR UPDATE"
@@ -376,6 +383,7 @@ impl GdprStore for PgStore {
         .execute(&mut *tx)
         .await?;
         let paused = paused_from_details(&request.details)?;
+        super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         request.status = DeletionStatus::Cancelled;
         request.cancelled_at = Some(now);
@@ -431,7 +439,12 @@ impl GdprStore for PgStore {
         Ok(ErasureBatch { deleted })
     }
 
-    async fn finish_erasure(&self, request: Uuid, now: DateTime<Utc>) -> Result<Option<ErasureReport>> {
+    async fn finish_erasure(
+        &self,
+        request: Uuid,
+        now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<Option<ErasureReport>> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "SELECT {DELETION_COLUMNS} FROM deletion_requests WHERE id = $1 FOR UPDATE"
@@ -506,6 +519,12 @@ impl GdprStore for PgStore {
         .bind(Json(&report))
         .execute(&mut *tx)
         .await?;
+        if let Some(audit) = audit {
+            let audit = audit
+                .clone()
+                .detail("rows_deleted", report.rows_deleted.values().sum::<u64>());
+            super::audit::append(&mut tx, &audit).await?;
+        }
         tx.commit().await?;
         Ok(Some(report))
     }

@@ -22,13 +22,15 @@ impl PrivacySettingsStore for PgStore {
         account: AccountId,
         settings: &PrivacySettings,
         now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(UPSERT_PRIVACY)
             .bind(account.0)
             .bind(settings.redact_pii)
             .bind(&settings.phone_regions)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 map_db_error(
@@ -37,6 +39,8 @@ impl PrivacySettingsStore for PgStore {
                     || Error::not_found("account", account),
                 )
             })?;
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

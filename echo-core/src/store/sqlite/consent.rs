@@ -42,12 +42,13 @@ fn consent(row: &SqliteRow) -> Result<Consent> {
 
 #[async_trait::async_trait]
 impl ConsentStore for SqliteStore {
-    async fn insert_consent(&self, account: AccountId, c: &Consent) -> Result<()> {
+    async fn insert_consent(&self, account: AccountId, c: &Consent, audit: Option<&crate::audit::AuditRecord>) -> Result<()> {
         if c.account_id != account {
             return Err(Error::Internal(
                 "a consent must be recorded under its own account".into(),
             ));
         }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query(INSERT_CONSENT)
             .bind(c.id)
             .bind(account.0)
@@ -57,12 +58,14 @@ impl ConsentStore for SqliteStore {
             .bind(&c.source)
             .bind(&c.policy_version)
             .bind(&c.recorded_by)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if inserted == 0 {
             return Err(Error::not_found("account", account));
         }
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

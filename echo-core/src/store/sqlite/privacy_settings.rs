@@ -22,13 +22,15 @@ impl PrivacySettingsStore for SqliteStore {
         account: AccountId,
         settings: &PrivacySettings,
         now: DateTime<Utc>,
+        audit: Option<&crate::audit::AuditRecord>,
     ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(UPSERT_PRIVACY)
             .bind(account.0)
             .bind(i64::from(settings.redact_pii))
             .bind(to_json(&settings.phone_regions, "phone regions")?)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 map_db_error(
@@ -37,6 +39,8 @@ impl PrivacySettingsStore for SqliteStore {
                     || Error::not_found("account", account),
                 )
             })?;
+        super::audit::append_opt(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
