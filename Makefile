@@ -53,18 +53,22 @@ test-rust:
 	$(CARGO) test --workspace
 
 # Examples are part of the documentation: each must run to completion. They run in a
-# scratch directory so the database files they create do not land in the checkout.
+# scratch directory so the database files they create do not land in the checkout. They are
+# built for the whole workspace, like `cargo test --workspace` builds them, so the compiled
+# crates are shared with the test build instead of being rebuilt with one package's features.
+EXAMPLES_DIR := $(abspath $(CARGO_TARGET))/debug/examples
+
 test-examples:
-	$(call section,Examples: cargo run --example quickstart)
-	scratch=$$(mktemp -d) && manifest=$$(pwd)/Cargo.toml && \
-		(cd "$$scratch" && $(CARGO) run --quiet --manifest-path "$$manifest" --example quickstart) && \
+	$(call section,Examples: build)
+	$(CARGO) build --quiet --workspace --examples
+	$(call section,Examples: quickstart)
+	scratch=$$(mktemp -d) && (cd "$$scratch" && $(EXAMPLES_DIR)/quickstart) && \
 		test -s "$$scratch/echo-quickstart.db" && rm -rf "$$scratch"
-	$(call section,Examples: cargo run --example worker)
-	scratch=$$(mktemp -d) && manifest=$$(pwd)/Cargo.toml && \
-		(cd "$$scratch" && $(CARGO) run --quiet --manifest-path "$$manifest" --example worker) && \
+	$(call section,Examples: worker)
+	scratch=$$(mktemp -d) && (cd "$$scratch" && $(EXAMPLES_DIR)/worker) && \
 		test -s "$$scratch/echo-worker-example.db" && rm -rf "$$scratch"
-	$(call section,Examples: cargo run --example live_providers (calls only providers whose keys are set))
-	$(CARGO) run --quiet --example live_providers
+	$(call section,Examples: live_providers (calls only providers whose keys are set))
+	$(EXAMPLES_DIR)/live_providers
 
 # --- Python (echo-py) ------------------------------------------------------------------
 
@@ -118,7 +122,7 @@ test-node: node-build
 # Binding overhead against the same work in Rust (numbers, not a pass/fail test).
 .PHONY: bench-node
 bench-node: $(NODE_MODULES)
-	$(call section,Node: release build and bench/overhead.mjs vs examples/overhead.rs)
+	$(call section,Node: release build and bench/overhead.mjs vs examples/node_overhead.rs)
 	cd $(NODE_DIR) && $(NPM) run --silent build
 	cd $(NODE_DIR) && node bench/overhead.mjs
-	$(CARGO) run --quiet --release -p echo-node --example overhead
+	$(CARGO) run --quiet --release -p echo-node --example node_overhead

@@ -1,10 +1,10 @@
-// Binding overhead of echo-ai, against the same work in Rust (examples/overhead.rs):
+// Binding overhead of echo-ai, against the same work in Rust (examples/node_overhead.rs):
 //   - a synchronous call (validateTarget) and an async database read (getAccount), each
 //     repeated; the difference from Rust is what the binding costs per call;
 //   - fetching the report of a 10,000-sample run (built from the stored answers).
 //
 //   cd echo-node && npm run build && node bench/overhead.mjs
-//   cargo run --release -p echo-node --example overhead      # the Rust side
+//   cargo run --release -p echo-node --example node_overhead      # the Rust side
 //
 // Prints one JSON object; numbers are medians in microseconds.
 import { readFileSync } from 'node:fs'

@@ -1,8 +1,8 @@
 """Binding overhead: per-call cost of a trivial call, and loading a 10,000-sample report
-into pandas, to compare with the same work in Rust (`echo-py/examples/overhead.rs`).
+into pandas, to compare with the same work in Rust (`echo-py/examples/py_overhead.rs`).
 
     python echo-py/bench/overhead.py            # after `make python-develop` (or a release build)
-    cargo run -p echo-py --release --example overhead
+    cargo run -p echo-py --release --example py_overhead
 
 Both print one line per measurement: median of several repetitions.
 """

@@ -1,7 +1,7 @@
 //! The Rust side of `bench/overhead.mjs`: the same work without the binding.
 //!
 //! ```text
-//! cargo run --release -p echo-node --example overhead
+//! cargo run --release -p echo-node --example node_overhead
 //! ```
 //!
 //! Prints one JSON object; numbers are medians in microseconds.

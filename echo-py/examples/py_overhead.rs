@@ -2,7 +2,7 @@
 //! 10,000-sample report, flattened into columns as `Report.to_pandas()` does.
 //!
 //! ```text
-//! cargo run -p echo-py --release --example overhead
+//! cargo run -p echo-py --release --example py_overhead
 //! ```
 
 use std::time::Instant;
