@@ -15,13 +15,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::*;
 use echo_core::ErrorKind;
-use echo_core::privacy::consent::{ConsentRecord, DATA_PROCESSING};
-use echo_core::privacy::PrivacySettings;
 use echo_core::audit::{AUDITED_OPERATIONS, ActorKind, AuditAction, AuditEvent, AuditQuery, AuditResult};
 use echo_core::auth::{NewApiKey, Principal, RequestContext, Scope};
 use echo_core::clock::{Clock, ManualClock};
 use echo_core::engine::{Echo, EchoBuilder, RunOptions, Schedule};
 use echo_core::model::NewAccount;
+use echo_core::privacy::PrivacySettings;
+use echo_core::privacy::consent::{ConsentRecord, DATA_PROCESSING};
 use echo_core::provider::FailureRates;
 use secrecy::ExposeSecret;
 
@@ -341,10 +341,7 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     );
     covered.insert(AuditAction::AccountDeletionCancel);
     // Refused (only the operator may cancel a deletion): recorded as denied.
-    let (_, ev) = written(&echo, async {
-        echo.cancel_deletion(&me).await.unwrap_err()
-    })
-    .await;
+    let (_, ev) = written(&echo, async { echo.cancel_deletion(&me).await.unwrap_err() }).await;
     assert_eq!(ev.len(), 1, "{ev:#?}");
     assert_eq!(ev[0].action, AuditAction::AccountDeletionCancel.as_str());
     assert_ne!(ev[0].result, AuditResult::Success);

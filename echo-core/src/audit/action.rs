@@ -185,10 +185,18 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
     ("export_account", AuditAction::AccountExport, false),
     ("request_deletion", AuditAction::AccountDeletionRequest, true),
     ("cancel_deletion", AuditAction::AccountDeletionCancel, true),
-    ("erasure sweep (erase_due_accounts, ErasureSweep)", AuditAction::AccountErase, true),
+    (
+        "erasure sweep (erase_due_accounts, ErasureSweep)",
+        AuditAction::AccountErase,
+        true,
+    ),
     ("record_consent", AuditAction::ConsentRecord, true),
     ("set_privacy_settings", AuditAction::PrivacySettingsSet, true),
-    ("apply_retention (and the daily RetentionSweep)", AuditAction::RetentionApply, false),
+    (
+        "apply_retention (and the daily RetentionSweep)",
+        AuditAction::RetentionApply,
+        false,
+    ),
 ];
 
 #[cfg(test)]

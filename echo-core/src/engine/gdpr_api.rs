@@ -87,7 +87,8 @@ impl Echo {
             if state.status != AccountStatus::Active && !principal.is_admin() {
                 return Err(self.blocked(state.account.id, state.status).await);
             }
-            let summary = export::write_bundle(&**self.store(), &state, &default_sections(), self.now(), writer).await?;
+            let summary =
+                export::write_bundle(&**self.store(), &state, &default_sections(), self.now(), writer).await?;
             // A read changes nothing to put the event in; it is recorded once the bundle is
             // written (with what it held), so the export's own event is not in the bundle.
             self.store()
@@ -210,9 +211,7 @@ impl Echo {
         let cancelled = self
             .audited(record.clone(), async {
                 authorize_cancel(principal)?;
-                self.store()
-                    .cancel_deletion(account, "admin", now, Some(&record))
-                    .await
+                self.store().cancel_deletion(account, "admin", now, Some(&record)).await
             })
             .await?;
         for paused in &cancelled.paused_schedules {

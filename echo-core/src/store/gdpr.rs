@@ -311,7 +311,11 @@ pub trait GdprStore: Send + Sync {
     /// `NotFound` if absent) becomes deletion-pending, every unrevoked key of it is revoked at
     /// `now`, its schedules are paused, and the request is recorded. Returns the runs still
     /// unfinished, for the engine to cancel.
-    async fn begin_deletion(&self, new: &NewDeletion, audit: Option<&crate::audit::AuditRecord>) -> Result<DeletionStarted>;
+    async fn begin_deletion(
+        &self,
+        new: &NewDeletion,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<DeletionStarted>;
 
     /// In one transaction: the account's pending request is cancelled and the account is
     /// active again. `Conflict` if no request is pending or its deadline is not after `now`.

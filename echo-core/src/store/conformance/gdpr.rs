@@ -238,7 +238,10 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
         ErrorKind::Conflict,
         "cancel at the deadline",
     );
-    let cancelled = store.cancel_deletion(acct, "admin", at(100), None).await.expect("cancel");
+    let cancelled = store
+        .cancel_deletion(acct, "admin", at(100), None)
+        .await
+        .expect("cancel");
     assert_eq!(cancelled.request.status, DeletionStatus::Cancelled);
     assert_eq!(cancelled.paused_schedules.len(), 1);
     assert_eq!(cancelled.paused_schedules[0].kind, ScheduleKind::Interval);
@@ -263,7 +266,9 @@ pub async fn gdpr_deletion_lifecycle(store: &dyn Store) {
     );
     assert_eq!(requests[1].cancelled_by.as_deref(), Some("admin"));
     assert_kind(
-        store.begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS), None).await,
+        store
+            .begin_deletion(&new_deletion(AccountId::new(), 0, DAY_MS), None)
+            .await,
         ErrorKind::NotFound,
         "unknown account",
     );
@@ -336,7 +341,11 @@ pub async fn gdpr_erasure_in_batches(store: &dyn Store) {
         batches >= 3,
         "25 samples in batches of 10 take several batches, took {batches}"
     );
-    let report = store.finish_erasure(request.id, now, None).await.unwrap().expect("completed");
+    let report = store
+        .finish_erasure(request.id, now, None)
+        .await
+        .unwrap()
+        .expect("completed");
     assert!(report.remaining.values().all(|n| *n == 0), "{:?}", report.remaining);
     assert_eq!(report.tables_verified(), {
         let mut t = ERASED_TABLES.to_vec();

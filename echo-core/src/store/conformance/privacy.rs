@@ -169,7 +169,10 @@ pub async fn consent_latest_wins_and_is_isolated(store: &dyn Store) {
     );
 
     let marketing = consent(owner.id, "marketing", "v1", false, 1_500);
-    store.insert_consent(owner.id, &marketing, None).await.expect("marketing");
+    store
+        .insert_consent(owner.id, &marketing, None)
+        .await
+        .expect("marketing");
     assert_eq!(
         store.consent_history(owner.id).await.expect("history"),
         vec![grant, marketing, withdraw, regrant.clone()],
@@ -211,7 +214,10 @@ pub async fn privacy_settings_round_trip(store: &dyn Store) {
         redact_pii: true,
         phone_regions: vec!["DE".into(), "US".into()],
     };
-    store.set_privacy_settings(owner.id, &on, t0(), None).await.expect("set");
+    store
+        .set_privacy_settings(owner.id, &on, t0(), None)
+        .await
+        .expect("set");
     assert_eq!(store.privacy_settings(owner.id).await.expect("get"), on);
     let off = PrivacySettings {
         redact_pii: false,

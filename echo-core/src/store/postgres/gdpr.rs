@@ -252,7 +252,11 @@ impl GdprStore for PgStore {
         .transpose()
     }
 
-    async fn begin_deletion(&self, new: &NewDeletion, audit: Option<&crate::audit::AuditRecord>) -> Result<DeletionStarted> {
+    async fn begin_deletion(
+        &self,
+        new: &NewDeletion,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<DeletionStarted> {
         let account = new.account.0;
         let now = ms(new.now);
         let mut tx = self.pool.begin().await?;

@@ -42,7 +42,12 @@ fn consent(row: &SqliteRow) -> Result<Consent> {
 
 #[async_trait::async_trait]
 impl ConsentStore for SqliteStore {
-    async fn insert_consent(&self, account: AccountId, c: &Consent, audit: Option<&crate::audit::AuditRecord>) -> Result<()> {
+    async fn insert_consent(
+        &self,
+        account: AccountId,
+        c: &Consent,
+        audit: Option<&crate::audit::AuditRecord>,
+    ) -> Result<()> {
         if c.account_id != account {
             return Err(Error::Internal(
                 "a consent must be recorded under its own account".into(),
