@@ -66,21 +66,6 @@ pub trait ExportSection: Send + Sync {
     -> Result<SectionPage>;
 }
 
-/// A section that is always empty (a placeholder for a host's own section).
-#[derive(Debug, Clone)]
-pub struct EmptySection(pub &'static str);
-
-#[async_trait::async_trait]
-impl ExportSection for EmptySection {
-    fn name(&self) -> &str {
-        self.0
-    }
-
-    async fn page(&self, _: &dyn Store, _: AccountId, _: Option<&str>, _: u32) -> Result<SectionPage> {
-        Ok(SectionPage::default())
-    }
-}
-
 /// The sections of a version-1 bundle, in order.
 pub fn default_sections() -> Vec<Arc<dyn ExportSection>> {
     vec![

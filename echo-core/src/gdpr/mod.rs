@@ -19,6 +19,4 @@ pub mod export_records;
 
 pub use deletion::{DEFAULT_DELETION_GRACE, DeletionRequest};
 pub use erasure::{ErasurePass, ErasureSweep, erase_due};
-pub use export::{
-    EXPORT_FORMAT, EXPORT_VERSION, EmptySection, ExportSection, ExportSummary, SectionPage, default_sections,
-};
+pub use export::{EXPORT_FORMAT, EXPORT_VERSION, ExportSection, ExportSummary, SectionPage, default_sections};
