@@ -28,6 +28,11 @@ NODE_MODULES := $(NODE_DIR)/node_modules/.package-lock.json
 # PostgreSQL server for the tests that exercise the PostgreSQL store.
 export ECHO_TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
+# A CI run builds once from a fresh clone: incremental caches would only take disk space.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
+
 # Build PyO3 the way maturin does (no link against libpython) in every cargo command, so
 # `cargo test` works on machines without a shared libpython.
 export PYO3_BUILD_EXTENSION_MODULE := 1
