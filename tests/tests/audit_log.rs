@@ -237,6 +237,23 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     assert_eq!(ev[0].details["status"], "cancelled");
     covered.insert(AuditAction::RunCancel);
 
+    // Reading a run's raw answers back (reanalyze) is a sensitive read, recorded after it.
+    let (_, ev) = written(&echo, async {
+        echo.reanalyze(&me, run.id, vec![echo_core::model::BrandSpec::target("Acme")])
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_one(
+        &ev,
+        AuditAction::SamplesReadRaw,
+        ActorKind::Host,
+        Some(("run", run.id.to_string())),
+    );
+    assert_eq!(ev[0].details["operation"], "reanalyze");
+    assert_eq!(ev[0].request.request_id.as_deref(), Some("req-2"));
+    covered.insert(AuditAction::SamplesReadRaw);
+
     let (_, ev) = written(&echo, async { echo.revoke_api_key(&me, key.key.id).await.unwrap() }).await;
     assert_one(
         &ev,
@@ -495,6 +512,17 @@ async fn refusals_are_audited_as_denied_or_failed(builder: EchoBuilder) {
     assert_eq!(
         (ev[0].action.as_str(), ev[0].result),
         ("run.cancel", AuditResult::Denied)
+    );
+    // Trying to read another account's raw answers is recorded as denied.
+    let (res, ev) = written(
+        &echo,
+        echo.reanalyze(&me, their_run.id, vec![echo_core::model::BrandSpec::target("Acme")]),
+    )
+    .await;
+    assert_eq!(res.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        (ev[0].action.as_str(), ev[0].result),
+        ("samples.read_raw", AuditResult::Denied)
     );
     assert!(echo.verify_audit_chain(&Principal::admin()).await.unwrap().ok);
     echo.close().await;

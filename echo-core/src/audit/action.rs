@@ -65,11 +65,15 @@ pub enum AuditAction {
     /// A retention pass (its counts), recorded after its batches.
     #[serde(rename = "retention.apply")]
     RetentionApply,
+    /// Stored raw answers were read back (a sensitive read: e.g. `reanalyze` re-extracts
+    /// mentions from them), recorded after the read with the run as target.
+    #[serde(rename = "samples.read_raw")]
+    SamplesReadRaw,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::AccountCreate,
         AuditAction::ExperimentCreate,
         AuditAction::ExperimentUpdate,
@@ -93,6 +97,7 @@ impl AuditAction {
         AuditAction::ConsentRecord,
         AuditAction::PrivacySettingsSet,
         AuditAction::RetentionApply,
+        AuditAction::SamplesReadRaw,
     ];
 
     /// The stable wire name.
@@ -121,6 +126,7 @@ impl AuditAction {
             AuditAction::ConsentRecord => "consent.record",
             AuditAction::PrivacySettingsSet => "privacy.settings_set",
             AuditAction::RetentionApply => "retention.apply",
+            AuditAction::SamplesReadRaw => "samples.read_raw",
         }
     }
 }
@@ -197,6 +203,7 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
         AuditAction::RetentionApply,
         false,
     ),
+    ("reanalyze (reads a run's raw answers)", AuditAction::SamplesReadRaw, false),
 ];
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ impl Echo {
     /// case assumes the goal brand closest to ½ has visibility `expected_rate` (pass 0.5
     /// when unknown: the worst case; the answers needed grow with p(1 − p)). Errors:
     /// `InvalidInput` for bad options (as `start_run`) or a rate outside [0, 1].
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
     pub async fn estimate_adaptive(
         &self,
         principal: &Principal,

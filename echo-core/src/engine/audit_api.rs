@@ -60,6 +60,7 @@ impl Echo {
     /// Audit events matching `query`, oldest first, keyset-paginated by seq. Operators only
     /// ([`Principal::admin`], bound to an account or not): tenants' principals are
     /// `PermissionDenied`. The query itself is recorded (`audit.read`).
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn audit_events(&self, principal: &Principal, query: &AuditQuery) -> Result<AuditPage> {
         let record = self.audit_record(principal, AuditAction::AuditRead);
         self.audited(record.clone(), async {
@@ -83,6 +84,7 @@ impl Echo {
 
     /// Re-walks the hash chain from the newest retention checkpoint and checks the stored
     /// head. Operators only.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn verify_audit_chain(&self, principal: &Principal) -> Result<AuditVerification> {
         principal.require_admin()?;
         crate::store::verify_chain(&**self.store(), None).await
@@ -92,6 +94,7 @@ impl Echo {
     /// `anchor.seq` still has the hash the host recorded outside the database (see
     /// [`audit_head`](Self::audit_head)). This is what detects a trail rewritten together
     /// with its stored head.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn verify_audit_chain_against(
         &self,
         principal: &Principal,
@@ -104,6 +107,7 @@ impl Echo {
     /// The newest event's seq and hash. A host that copies it somewhere the database's
     /// writers cannot reach (daily, or after sensitive operations) can later prove the trail
     /// up to that point was not rewritten. Operators only.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn audit_head(&self, principal: &Principal) -> Result<AuditHead> {
         principal.require_admin()?;
         self.store().audit_head().await
@@ -113,6 +117,7 @@ impl Echo {
     /// at or after `before`, in batches, each leaving a checkpoint so what remains still
     /// verifies; records an `audit.purge` event. Idempotent. `before` must not be in the
     /// future. Called by the host's retention (2 years by default).
+    #[tracing::instrument(skip_all)]
     pub async fn purge_audit_events(&self, before: DateTime<Utc>) -> Result<AuditPurgeReport> {
         let now = self.now();
         if before > now {
@@ -130,6 +135,7 @@ impl Echo {
     /// `account`; the events themselves, and the chain's verifiability, are kept. Records
     /// an `audit.erase_personal_data` event (actor: system `erasure`). Returns how many
     /// events were cleared. Called by the account erasure sweep.
+    #[tracing::instrument(skip_all, fields(account_id = %account))]
     pub async fn erase_audit_personal_data(&self, account: AccountId) -> Result<u64> {
         let now = self.now();
         let record = AuditRecord::system("erasure", Some(account), AuditAction::AuditErasePersonalData, now)

@@ -189,8 +189,7 @@ impl Dispatcher<'_> {
             let Some(Claimed { ctx, task }) = self.ready.pop_front() else {
                 break;
             };
-            let span = tracing::debug_span!("sample", sample_id = %task.id, run_id = %task.run_id,
-                target = %task.target, attempt = task.attempt);
+            let span = super::trace::sample_span(&ctx, &task);
             self.running
                 .spawn(execute_sample(ctx, task, abandon.clone()).instrument(span));
         }

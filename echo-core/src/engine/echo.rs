@@ -36,6 +36,12 @@ pub struct RunOptions {
     /// runs"). Quota is reserved for the maximum and the unused part refunded.
     #[serde(default)]
     pub adaptive: Option<crate::model::AdaptiveOptions>,
+    /// The host's id for this piece of work, stored on the run and recorded on the spans
+    /// of its execution in every process (the run's, each sample's). When `None`, the
+    /// principal's [`RequestContext::correlation_id`](crate::auth::RequestContext) is
+    /// used; a run started without either has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// The engine: experiments, runs and reports over one store and a set of providers.
@@ -145,7 +151,9 @@ impl Echo {
     /// Creates an account. Only the host's operator may: pass [`Principal::admin`] (the host
     /// decides who gets a tenant, e.g. in its sign-up handler); anyone else is
     /// `PermissionDenied`.
-    #[tracing::instrument(skip_all, fields(name = %new.name))]
+    // The name is personal data (often a person's or company's): the span gets the new
+    // account's id, once there is one, and never the name.
+    #[tracing::instrument(skip_all, fields(account_id = tracing::field::Empty))]
     pub async fn create_account(&self, principal: &Principal, new: NewAccount) -> Result<Account> {
         let audit = self.audit_record(principal, AuditAction::AccountCreate);
         self.audited(audit.clone(), self.create_account_inner(principal, new, audit))
@@ -187,11 +195,13 @@ impl Echo {
             .target("account", account.id)
             .detail("tier", &account.tier);
         self.inner.store.insert_account_audited(&account, &audit).await?;
+        tracing::Span::current().record("account_id", tracing::field::display(account.id));
         tracing::info!(account_id = %account.id, "account created");
         Ok(account)
     }
 
     /// The principal's own account.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn get_account(&self, principal: &Principal) -> Result<Account> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -232,6 +242,7 @@ impl Echo {
     }
 
     /// One experiment of the principal's account.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %id))]
     pub async fn get_experiment(&self, principal: &Principal, id: ExperimentId) -> Result<Experiment> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -242,6 +253,7 @@ impl Echo {
     }
 
     /// The account's experiments, newest first, keyset-paginated.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn list_experiments(&self, principal: &Principal, page: &PageRequest) -> Result<Page<Experiment>> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -302,6 +314,7 @@ impl Echo {
 
     /// The expected cost of one run of an experiment, before anything is spent (see
     /// [`Estimate`](super::Estimate) for how tokens are estimated).
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
     pub async fn estimate(&self, principal: &Principal, experiment_id: ExperimentId) -> Result<super::Estimate> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -327,16 +340,21 @@ impl Echo {
     /// samples per run, samples left this month, runs at once) and the principal's run-start
     /// rate limit (`RateLimited`); its planned samples are then reserved, and settled when
     /// the run ends (answered samples charged, the rest refunded).
-    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id,
+        run_id = tracing::field::Empty, correlation_id = tracing::field::Empty))]
     pub async fn enqueue_run(
         &self,
         principal: &Principal,
         experiment_id: ExperimentId,
         options: &RunOptions,
     ) -> Result<Run> {
-        let audit = self
+        let mut audit = self
             .audit_record(principal, AuditAction::RunEnqueue)
             .detail("experiment_id", experiment_id);
+        // The run stores the correlation id of its `run.enqueue` event (store::RunStore::
+        // run_correlation_id): an explicit one in the options wins over the request's.
+        audit.request.correlation_id = super::trace::correlation_id(options.correlation_id.as_deref(), principal);
+        tracing::Span::current().record("correlation_id", audit.request.correlation_id.as_deref());
         self.audited(audit.clone(), async {
             principal.require(Scope::RunsWrite)?;
             self.ensure_active(principal).await?;
@@ -382,6 +400,7 @@ impl Echo {
                 self.refund_run(&run).await;
                 return Err(e);
             }
+            tracing::Span::current().record("run_id", tracing::field::display(run.id));
             tracing::info!(run_id = %run.id, planned = run.planned_samples, "run enqueued");
             Ok(run)
         })
@@ -390,6 +409,7 @@ impl Echo {
 
     /// Enqueues a run and executes it in this process. The handle streams progress,
     /// waits for the report and cancels.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
     pub async fn start_run(
         &self,
         principal: &Principal,
@@ -403,6 +423,7 @@ impl Echo {
     /// Executes the unfinished samples of an existing run (after a crash, or one enqueued
     /// with [`Echo::enqueue_run`]). Samples already answered are not asked again; samples
     /// leased by a dead process are taken over once their lease expires.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), run_id = %run_id))]
     pub async fn resume_run(&self, principal: &Principal, run_id: RunId) -> Result<RunHandle> {
         let audit = self
             .audit_record(principal, AuditAction::RunResume)
@@ -428,6 +449,7 @@ impl Echo {
     pub(super) async fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
+        let correlation_id = self.inner.store.run_correlation_id(run.account_id, run.id).await?;
         let redactor = self
             .inner
             .store
@@ -437,6 +459,7 @@ impl Echo {
             .map(Arc::new);
         Ok(Arc::new(RunContext {
             redactor,
+            correlation_id,
             store: self.inner.store.clone(),
             providers: self.inner.providers.clone(),
             clock: self.inner.clock.clone(),
@@ -475,7 +498,7 @@ impl Echo {
             .insert(run_id, cancel.clone());
         let inner = self.inner.clone();
         let token = cancel.clone();
-        let span = tracing::info_span!("run", run_id = %run_id, concurrency);
+        let span = super::trace::run_span(&ctx.run, ctx.correlation_id.as_deref(), concurrency);
         let task = tokio::spawn(tracing::Instrument::instrument(
             async move {
                 let result = execute_run(ctx, progress_tx, token).await;
@@ -492,6 +515,7 @@ impl Echo {
 
     /// Cancels a run: an execution in this process stops (as [`RunHandle::cancel`]); a run
     /// not executing here has its pending samples cancelled and its status set.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), run_id = %run_id))]
     pub async fn cancel_run(&self, principal: &Principal, run_id: RunId) -> Result<()> {
         let audit = self
             .audit_record(principal, AuditAction::RunCancel)
@@ -574,6 +598,7 @@ impl Echo {
     }
 
     /// One run of the principal's account.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), run_id = %run_id))]
     pub async fn get_run(&self, principal: &Principal, run_id: RunId) -> Result<Run> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -584,6 +609,7 @@ impl Echo {
     }
 
     /// The runs of an experiment, newest first.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment_id))]
     pub async fn list_runs(
         &self,
         principal: &Principal,
@@ -600,6 +626,7 @@ impl Echo {
     }
 
     /// The report of a run, from stored mentions (works during and after execution).
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), run_id = %run_id))]
     pub async fn report(&self, principal: &Principal, run_id: RunId) -> Result<Report> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -611,20 +638,38 @@ impl Echo {
     }
 
     /// Recomputes a run's report from its stored answers with another set of brands (a
-    /// competitor added, an alias fixed). No provider is called and nothing is written.
+    /// competitor added, an alias fixed). No provider is called and no result is written.
+    ///
+    /// Reading raw answers is a sensitive read: it is recorded (`samples.read_raw`, the run
+    /// as target) before the report is returned, and refusals are recorded too.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), run_id = %run_id))]
     pub async fn reanalyze(&self, principal: &Principal, run_id: RunId, brands: Vec<BrandSpec>) -> Result<Report> {
-        principal.require(Scope::ExperimentsRead)?;
-        self.ensure_active(principal).await?;
-        let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
-        let catalog = BrandCatalog::new(brands)?;
-        let extractor = DictionaryExtractor::new(catalog)?;
-        super::report::reanalyze(&*self.inner.store, &run, &extractor, self.now()).await
+        let audit = self
+            .audit_record(principal, AuditAction::SamplesReadRaw)
+            .target("run", run_id)
+            .detail("operation", "reanalyze");
+        self.audited(audit.clone(), async {
+            principal.require(Scope::ExperimentsRead)?;
+            self.ensure_active(principal).await?;
+            let run = self.inner.store.get_run(principal.account_id(), run_id).await?;
+            let catalog = BrandCatalog::new(brands)?;
+            let extractor = DictionaryExtractor::new(catalog)?;
+            let report = super::report::reanalyze(&*self.inner.store, &run, &extractor, self.now()).await?;
+            // Recorded before the answers' report leaves: an unrecorded read returns nothing.
+            self.inner
+                .store
+                .append_audit(&audit.detail("samples", report.counts.succeeded))
+                .await?;
+            Ok(report)
+        })
+        .await
     }
 
     /// Compares every brand's visibility between two runs of the principal's account,
     /// overall and per target present in both: a Newcombe 95% interval for the difference
     /// and a two-sided test (Fisher's exact test for small counts), flagged significant at
     /// level `alpha` only when the test says so — never by a fixed threshold.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), before_run_id = %before, after_run_id = %after))]
     pub async fn compare_runs(
         &self,
         principal: &Principal,
@@ -640,6 +685,7 @@ impl Echo {
     /// Writes pending API key uses, then closes the store's connections. Runs still
     /// executing here fail with a storage error and keep their unfinished samples leased;
     /// resume them later.
+    #[tracing::instrument(skip_all)]
     pub async fn close(&self) {
         if let Err(e) = self.flush_key_usage().await {
             tracing::warn!(error = %e, "writing API key last_used_at on close failed");

@@ -103,6 +103,7 @@ impl Echo {
     /// [`Echo::export_account`] into a file at `path`. The bundle is written to a
     /// temporary file next to it and renamed into place once complete, so `path` never
     /// holds a partial export.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn export_account_to_file(&self, principal: &Principal, path: impl AsRef<Path>) -> Result<ExportSummary> {
         let path = path.as_ref();
         let io = |e: std::io::Error| Error::Storage(sqlx::Error::Io(e));
@@ -236,6 +237,7 @@ impl Echo {
     /// The account's deletion requests, newest first (pending, cancelled, completed). The
     /// host or the operator may read them, also while the deletion is pending (to show the
     /// deadline) and after the erasure (a completed request is the record of it).
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn deletion_requests(&self, principal: &Principal) -> Result<Vec<DeletionRecord>> {
         authorize_subject_request(principal, "reading deletion requests")?;
         self.store().deletion_requests(principal.account_id()).await
@@ -244,6 +246,7 @@ impl Echo {
     /// Erases the accounts whose grace period is over (what the worker leader's
     /// [`ErasureSweep`](crate::gdpr::ErasureSweep) does), at most `max_batches` batches of
     /// `EchoBuilder::erasure_batch` rows; call again while [`ErasurePass::more`].
+    #[tracing::instrument(skip_all)]
     pub async fn erase_due_accounts(&self, max_batches: u32) -> Result<ErasurePass> {
         erase_due(&**self.store(), self.now(), self.config().erasure_batch, max_batches).await
     }

@@ -77,6 +77,7 @@ impl Echo {
 
     /// The account's keys (revoked and expired included), newest first, keyset-paginated.
     /// Needs `keys:manage`.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn list_api_keys(&self, principal: &Principal, page: &PageRequest) -> Result<Page<ApiKey>> {
         principal.require(Scope::KeysManage)?;
         self.ensure_active(principal).await?;
@@ -174,6 +175,7 @@ impl Echo {
 
     /// Writes the pending `last_used_at` updates now instead of at the next interval
     /// ([`close`](Echo::close) does this too). Returns how many keys changed.
+    #[tracing::instrument(skip_all)]
     pub async fn flush_key_usage(&self) -> Result<u64> {
         self.key_usage().flush().await
     }

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use crate::clock::Clock;
 use crate::model::SampleId;
 use crate::store::{Fence, Store};
@@ -28,7 +30,8 @@ impl LeaseKeeper {
     /// Starts beating every `interval`, extending each held lease to `now + lease`.
     pub(super) fn spawn(store: Arc<dyn Store>, clock: Arc<dyn Clock>, lease: Duration, interval: Duration) -> Self {
         let held: Held = Arc::default();
-        let task = tokio::spawn(beat(store, clock, lease, interval, held.clone()));
+        // In the caller's span (the run's or the worker's), so its logs carry their ids.
+        let task = tokio::spawn(beat(store, clock, lease, interval, held.clone()).in_current_span());
         Self { held, task }
     }
 

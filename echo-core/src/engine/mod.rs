@@ -37,6 +37,7 @@ mod schedule_api;
 mod scheduler;
 mod seed;
 mod statistics;
+mod trace;
 mod worker;
 
 pub use adaptive::MIN_WAVE as ADAPTIVE_MIN_WAVE;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use crate::store::{SampleOutcome, Store};
 use crate::{Error, Result};
@@ -44,14 +45,10 @@ impl PersisterHandle {
     ) -> Self {
         let (outcome_tx, outcome_rx) = mpsc::channel::<SampleOutcome>(batch_size * 4);
         let (persisted_tx, persisted_rx) = watch::channel(0u64);
-        let task = tokio::spawn(persist_loop(
-            store,
-            batch_size,
-            retry_for,
-            outcome_rx,
-            persisted_tx,
-            observer,
-        ));
+        // In the caller's span (the run's or the worker's), so its logs carry their ids.
+        let task = tokio::spawn(
+            persist_loop(store, batch_size, retry_for, outcome_rx, persisted_tx, observer).in_current_span(),
+        );
         Self {
             outcomes: outcome_tx,
             persisted: persisted_rx,

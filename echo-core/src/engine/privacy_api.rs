@@ -51,6 +51,7 @@ impl Echo {
     }
 
     /// The account's privacy settings (the defaults, redaction off, if never set).
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn privacy_settings(&self, principal: &Principal) -> Result<PrivacySettings> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -110,6 +111,7 @@ impl Echo {
     }
 
     /// The account's consents: the latest record per purpose, and the whole history.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn consents(&self, principal: &Principal) -> Result<Consents> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;

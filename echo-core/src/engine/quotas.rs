@@ -61,6 +61,7 @@ impl Echo {
     /// rate-limit its own endpoints with the database-backed limiter and send
     /// [`RateLimitDecision::headers`]. Run-starting operations are limited automatically;
     /// this is for everything else.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn check_rate_limit(&self, principal: &Principal, policy: &RateLimitPolicy) -> Result<RateLimitDecision> {
         self.ensure_active(principal).await?;
         self.store()
@@ -70,12 +71,14 @@ impl Echo {
 
     /// Maintenance: releases quota reservations held past their hold (runs that never
     /// finished). Returns how many. Run it periodically (e.g. hourly) in one process.
+    #[tracing::instrument(skip_all)]
     pub async fn expire_reservations(&self) -> Result<u64> {
         self.store().expire_reservations(self.clock().now()).await
     }
 
     /// Maintenance: deletes rate-limit buckets that are full again (they hold no
     /// information). Returns how many.
+    #[tracing::instrument(skip_all)]
     pub async fn purge_rate_limits(&self) -> Result<u64> {
         self.store().purge_rate_limits(self.clock().now()).await
     }

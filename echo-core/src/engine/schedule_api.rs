@@ -72,6 +72,7 @@ impl Echo {
     }
 
     /// The experiment's schedule, `None` when it runs only on demand.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment))]
     pub async fn schedule(&self, principal: &Principal, experiment: ExperimentId) -> Result<Option<ScheduleInfo>> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
@@ -85,6 +86,7 @@ impl Echo {
     }
 
     /// The run the scheduler created for `slot` of the experiment, if any.
+    #[tracing::instrument(skip_all, fields(account_id = %principal.account_id(), experiment_id = %experiment))]
     pub async fn scheduled_run(
         &self,
         principal: &Principal,

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use config::WorkerConfig;
 pub use leader::LEADER_LEASE;
@@ -174,13 +175,9 @@ async fn work(
     let Worker { echo, config, owner } = worker;
     tracing::info!("worker started");
     let leader = config.run_scheduler.then(|| {
-        tokio::spawn(leader::lead(
-            echo.clone(),
-            config.clone(),
-            owner.clone(),
-            stats.clone(),
-            stop.clone(),
-        ))
+        tokio::spawn(
+            leader::lead(echo.clone(), config.clone(), owner.clone(), stats.clone(), stop.clone()).in_current_span(),
+        )
     });
 
     let runs = source::SharedRuns::default();
