@@ -42,6 +42,7 @@ from .errors import (
     CancelledError,
     ConfigError,
     ConflictError,
+    ConsentRequiredError,
     EchoError,
     InternalError,
     InvalidInputError,
@@ -137,4 +138,5 @@ __all__ = [
     "CancelledError",
     "ConfigError",
     "InternalError",
+    "ConsentRequiredError",
 ]
