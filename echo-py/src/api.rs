@@ -3,9 +3,9 @@
 //! pyo3 takes one `#[pymethods]` block per class, so this file lists them all, grouped as
 //! the core groups them; each operation's work (argument conversion and the future that
 //! calls the core) lives in the module mirroring the core's: `engine` (accounts,
-//! experiments, runs as stored objects, reports), `run`, `keys`, `quota`, `schedule`,
-//! `statistics`, `worker`. [`echo_api!`](crate::engine::echo_api) turns each operation
-//! into a blocking method of `Echo` and an async method of `AsyncEcho`.
+//! experiments, runs as stored objects, reports), `run`, `adaptive`, `keys`, `quota`,
+//! `schedule`, `statistics`, `worker`. [`echo_api!`](crate::engine::echo_api) turns each
+//! operation into a blocking method of `Echo` and an async method of `AsyncEcho`.
 
 use std::sync::Arc;
 
@@ -115,7 +115,8 @@ echo_api! {
     }
     /// Starts a run and waits for its `Report`: `start_run(...).wait(progress)`.
     /// `progress`: a callable receiving `Progress` snapshots, or `True` for a tqdm bar.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, progress = None))]
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, progress = None))]
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         py: Python<'_>,
@@ -123,18 +124,20 @@ echo_api! {
         experiment_id: &Bound<'_, PyAny>,
         seed: Option<u64>,
         concurrency: Option<usize>,
+        adaptive: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
+        let options = run_options(seed, concurrency, adaptive)?;
         // A bad `progress` is refused before the run starts (and spends quota).
         let progress = match progress {
             Some(p) => Some(py.import("echo_ai.progress")?.call_method1("_resolve_sink", (p,))?),
             None => None,
         };
         let handle = block_on(py, async move {
-            let handle = core(echo.start_run(&p, id, run_options(seed, concurrency)).await)?;
+            let handle = core(echo.start_run(&p, id, options).await)?;
             Ok(RunHandle::spawn(echo, p, handle))
         })?;
         let handle = Bound::new(py, handle)?;
@@ -253,7 +256,7 @@ echo_api! {
     }
     /// Starts a run and resolves to its `Report` (awaitable). For progress, use
     /// `start_run` and iterate `handle.updates()`.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -261,12 +264,14 @@ echo_api! {
         experiment_id: &Bound<'_, PyAny>,
         seed: Option<u64>,
         concurrency: Option<usize>,
+        adaptive: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
+        let options = run_options(seed, concurrency, adaptive)?;
         future_into_py(py, async move {
-            let handle = core(echo.start_run(&p, id, run_options(seed, concurrency)).await)?;
+            let handle = core(echo.start_run(&p, id, options).await)?;
             Typed::one(&core(handle.wait().await)?, "Report")
         })
     }
@@ -338,9 +343,12 @@ echo_api! {
 
     /// Plans and enqueues a run without executing it (workers execute it). Checks quota
     /// and rate limits first (`QuotaExceededError`, `RateLimitedError`).
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
-    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>) -> Typed {
-        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency)
+    /// `adaptive`: sample each target until its brands are known to a precision instead of
+    /// the spec's `repeats` (a half-width such as 0.05, an `AdaptiveGoal` or
+    /// `AdaptiveOptions`); quota is reserved for the maximum and the unused part refunded.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
+    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> Typed {
+        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
     }
 
     /// One run of the principal's account.
@@ -430,9 +438,10 @@ echo_api! {
 
     /// Enqueues a run and executes it in this process; returns a `RunHandle` to watch
     /// progress, wait for the report, or cancel. Quota and rate limits are checked first.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
-    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>) -> RunHandle {
-        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency)
+    /// `adaptive` as for `enqueue_run`.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
+    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> RunHandle {
+        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one only
@@ -479,5 +488,13 @@ echo_api! {
     #[pyo3(signature = (principal, before, after, *, alpha = 0.05))]
     fn compare_runs(&self, echo, py, principal: &Principal, before: &Bound<'_, PyAny>, after: &Bound<'_, PyAny>, alpha: f64) -> Typed {
         crate::statistics::compare_runs(echo, py, principal, before, after, alpha)
+    }
+
+    /// The worst-case and expected cost of an adaptive run (an `AdaptiveEstimate`):
+    /// `adaptive` as for `enqueue_run`; the expected case assumes the goal brand closest to
+    /// ½ has visibility `expected_rate` (0.5, the default, is the worst case).
+    #[pyo3(signature = (principal, experiment_id, adaptive, *, expected_rate = 0.5))]
+    fn estimate_adaptive(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, adaptive: &Bound<'_, PyAny>, expected_rate: f64) -> Typed {
+        crate::adaptive::estimate_adaptive(echo, py, principal, experiment_id, adaptive, expected_rate)
     }
 }

@@ -6,7 +6,7 @@
 //! built from converted arguments, by [`echo_methods!`], which generates the blocking and
 //! the async method from the same body. The other operations live in the modules that
 //! mirror where the core defines them (`keys`, `quota`, `schedule`, `statistics`, `run`,
-//! `worker`).
+//! `adaptive`, `worker`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -322,13 +322,17 @@ pub(crate) fn page(limit: Option<u32>, after: Option<String>) -> PageRequest {
     PageRequest { limit, after }
 }
 
-/// Run options from keyword arguments.
-pub(crate) fn run_options(seed: Option<u64>, concurrency: Option<usize>) -> RunOptions {
-    RunOptions {
+/// Run options from keyword arguments (`adaptive` as `adaptive::options` reads it).
+pub(crate) fn run_options(
+    seed: Option<u64>,
+    concurrency: Option<usize>,
+    adaptive: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RunOptions> {
+    Ok(RunOptions {
         seed,
         concurrency,
-        ..Default::default()
-    }
+        adaptive: crate::adaptive::options(adaptive)?,
+    })
 }
 
 /// The work of `Echo.create_account` / `AsyncEcho.create_account` (documented in `api.rs`).
@@ -463,15 +467,12 @@ pub(crate) fn enqueue_run(
     experiment_id: &Bound<'_, PyAny>,
     seed: Option<u64>,
     concurrency: Option<usize>,
+    adaptive: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
     let p = principal.core().clone();
     let id = convert::id(experiment_id, ExperimentId::parse)?;
-    Ok::<_, PyErr>(async move {
-        Typed::one(
-            &core(echo.enqueue_run(&p, id, &run_options(seed, concurrency)).await)?,
-            "Run",
-        )
-    })
+    let options = run_options(seed, concurrency, adaptive)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.enqueue_run(&p, id, &options).await)?, "Run") })
 }
 
 /// The work of `Echo.get_run` / `AsyncEcho.get_run` (documented in `api.rs`).

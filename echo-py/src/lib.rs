@@ -3,12 +3,13 @@
 //! The bindings stay thin: every behaviour lives in `echo-core`; this crate only converts
 //! arguments, results and errors, and owns the runtime that drives the core's futures.
 //! Modules mirror the core's: `engine` (the `Echo` facade: accounts, experiments, runs as
-//! stored objects, reports), `run` and `handle` (executing runs), `progress`, `keys`,
-//! `auth`, `quota`, `schedule`, `statistics`, `worker`, `provider`; plus `runtime`
+//! stored objects, reports), `run` and `handle` (executing runs), `adaptive`, `progress`,
+//! `keys`, `auth`, `quota`, `schedule`, `statistics`, `worker`, `provider`; plus `runtime`
 //! (the one tokio runtime), `convert` (values across the boundary) and `errors`.
 //! The pure-Python package in `python/echo_ai` holds the typed result classes and the
 //! exception classes.
 
+pub mod adaptive;
 pub mod api;
 pub mod auth;
 pub mod convert;

@@ -24,6 +24,7 @@ from ._native import (
 )
 from ._native import _reset_runtime_after_fork
 from .analysis import (
+    AdaptiveEstimate,
     AdaptiveGoal,
     BrandChange,
     Estimate,
@@ -54,7 +55,19 @@ from .errors import (
     StorageError,
     UnauthenticatedError,
 )
-from .model import Account, BrandSpec, Experiment, ExperimentSpec, Page, Run, SampleCounts, Target
+from .model import (
+    Account,
+    AdaptiveOptions,
+    AdaptiveSummary,
+    AdaptiveTargetSummary,
+    BrandSpec,
+    Experiment,
+    ExperimentSpec,
+    Page,
+    Run,
+    SampleCounts,
+    Target,
+)
 from .progress import Progress, ProgressUpdates, TqdmProgress
 from .provider import SimulatedBrand
 from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
@@ -90,6 +103,9 @@ __all__ = [
     "Page",
     "Run",
     "SampleCounts",
+    "AdaptiveOptions",
+    "AdaptiveSummary",
+    "AdaptiveTargetSummary",
     # reports and statistics
     "Report",
     "ReportGroup",
@@ -105,6 +121,7 @@ __all__ = [
     "PlanPoint",
     "PlanRequest",
     "AdaptiveGoal",
+    "AdaptiveEstimate",
     "RunComparison",
     "BrandChange",
     "ProportionChange",

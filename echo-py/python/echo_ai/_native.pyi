@@ -10,9 +10,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 
 from typing_extensions import Self, final
 
-from .analysis import Estimate, Plan, RunComparison, VisibilitySeries
+from .analysis import AdaptiveEstimate, Estimate, Plan, RunComparison, VisibilitySeries
 from .auth import ApiKey, CreatedApiKey
-from .model import Account, BrandSpec, Experiment, ExperimentSpec, Page, Run
+from .model import Account, AdaptiveGoal, AdaptiveOptions, BrandSpec, Experiment, ExperimentSpec, Page, Run
 from .progress import Progress
 from .provider import SimulatedBrand
 from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
@@ -43,6 +43,8 @@ Id = Union[str, Any]
 Seconds = Union[float, timedelta]
 Database = Union[str, os.PathLike[str], None]
 ProgressSink = Union[Callable[[Progress], Any], bool, None]
+Adaptive = Union[float, AdaptiveGoal, AdaptiveOptions, Mapping[str, Any]]
+"""An adaptive run's precision: a half-width (0.05 for ±5 points), a goal, or full options."""
 
 def error_kinds() -> List[str]:
     """The names of all error kinds, as carried by ``EchoError.kind``."""
@@ -183,10 +185,22 @@ class Echo:
     def estimate(self, principal: Principal, experiment_id: Id) -> Estimate: ...
     # runs and reports
     def enqueue_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Run: ...
     def start_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> RunHandle: ...
     def resume_run(self, principal: Principal, run_id: Id) -> RunHandle: ...
     def run(
@@ -196,6 +210,7 @@ class Echo:
         *,
         seed: Optional[int] = None,
         concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
         progress: ProgressSink = None,
     ) -> Report: ...
     def get_run(self, principal: Principal, run_id: Id) -> Run: ...
@@ -255,6 +270,9 @@ class Echo:
         run_scheduler: bool = True,
         maintenance_interval: Optional[Seconds] = None,
     ) -> WorkerHandle: ...
+    def estimate_adaptive(
+        self, principal: Principal, experiment_id: Id, adaptive: Adaptive, *, expected_rate: float = 0.5
+    ) -> AdaptiveEstimate: ...
 
 @final
 class AsyncEcho:
@@ -301,14 +319,32 @@ class AsyncEcho:
     def estimate(self, principal: Principal, experiment_id: Id) -> Awaitable[Estimate]: ...
     # runs and reports
     def enqueue_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[Run]: ...
     def start_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[RunHandle]: ...
     def resume_run(self, principal: Principal, run_id: Id) -> Awaitable[RunHandle]: ...
     def run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[Report]: ...
     def get_run(self, principal: Principal, run_id: Id) -> Awaitable[Run]: ...
     def list_runs(
@@ -373,3 +409,6 @@ class AsyncEcho:
         run_scheduler: bool = True,
         maintenance_interval: Optional[Seconds] = None,
     ) -> WorkerHandle: ...
+    def estimate_adaptive(
+        self, principal: Principal, experiment_id: Id, adaptive: Adaptive, *, expected_rate: float = 0.5
+    ) -> Awaitable[AdaptiveEstimate]: ...
