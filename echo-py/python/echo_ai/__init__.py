@@ -14,11 +14,13 @@ from . import errors
 from ._native import (
     AsyncEcho,
     Echo,
+    ManualClock,
     Principal,
     Provider,
     RunHandle,
     WorkerHandle,
     __version__,
+    audit_actions,
     error_kinds,
     validate_target,
 )
@@ -38,6 +40,17 @@ from .analysis import (
     TargetEstimate,
     VisibilitySeries,
 )
+from .audit import (
+    AuditActor,
+    AuditEvent,
+    AuditHead,
+    AuditPage,
+    AuditPurgeReport,
+    AuditTarget,
+    AuditVerification,
+    BrokenLink,
+    RequestContext,
+)
 from .auth import ApiKey, CreatedApiKey, Scope, scopes
 from .errors import (
     CancelledError,
@@ -55,6 +68,7 @@ from .errors import (
     StorageError,
     UnauthenticatedError,
 )
+from .gdpr import DeletionRecord, DeletionRequest, ErasurePass, ErasureReport, ExportSummary
 from .model import (
     Account,
     AdaptiveOptions,
@@ -68,6 +82,7 @@ from .model import (
     SampleCounts,
     Target,
 )
+from .privacy import DATA_PROCESSING, Consent, Consents, PrivacySettings, RetentionPolicy, RetentionReport
 from .progress import Progress, ProgressUpdates, TqdmProgress
 from .provider import SimulatedBrand
 from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
@@ -82,6 +97,7 @@ if hasattr(_os, "register_at_fork"):
 __all__ = [
     "__version__",
     "error_kinds",
+    "audit_actions",
     "validate_target",
     "scopes",
     "errors",
@@ -94,6 +110,7 @@ __all__ = [
     "SimulatedBrand",
     "Principal",
     "Scope",
+    "ManualClock",
     # model
     "Account",
     "BrandSpec",
@@ -141,6 +158,27 @@ __all__ = [
     "Schedule",
     "ScheduleInfo",
     "WorkerReport",
+    # privacy, data-subject rights, audit
+    "DATA_PROCESSING",
+    "PrivacySettings",
+    "Consent",
+    "Consents",
+    "RetentionPolicy",
+    "RetentionReport",
+    "ExportSummary",
+    "DeletionRequest",
+    "DeletionRecord",
+    "ErasureReport",
+    "ErasurePass",
+    "AuditActor",
+    "AuditTarget",
+    "RequestContext",
+    "AuditEvent",
+    "AuditPage",
+    "AuditHead",
+    "BrokenLink",
+    "AuditVerification",
+    "AuditPurgeReport",
     # errors
     "EchoError",
     "InvalidInputError",
