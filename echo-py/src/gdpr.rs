@@ -32,8 +32,8 @@ struct PyWriter {
 }
 
 impl PyWriter {
-    /// Calls `method` on the file with the GIL, on a thread tokio may block (the call can
-    /// wait for the GIL and for the file's own I/O).
+    /// Runs `f` on the file with the GIL, on a thread tokio may block (the call can wait
+    /// for the GIL and for the file's own I/O).
     fn call(&mut self, f: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<usize>) -> io::Result<usize> {
         if self.error.is_some() {
             return Err(io::Error::other("the file object already failed"));
@@ -54,7 +54,8 @@ impl AsyncWrite for PyWriter {
         Poll::Ready(self.get_mut().call(|file| {
             let written = file.call_method1("write", (PyBytes::new(file.py(), buf),))?;
             // Raw files may write less (and report how much); buffered ones return the
-            // length, and some writers return None after writing everything.
+            // length. Hand-written writers often return None after taking everything, so
+            // None counts as all of it (a non-blocking raw file is no export destination).
             Ok(if written.is_none() {
                 buf.len()
             } else {
