@@ -3,9 +3,10 @@
 //! pyo3 takes one `#[pymethods]` block per class, so this file lists them all, grouped as
 //! the core groups them; each operation's work (argument conversion and the future that
 //! calls the core) lives in the module mirroring the core's: `engine` (accounts,
-//! experiments, runs as stored objects, reports), `run`, `keys`, `quota`, `schedule`,
-//! `statistics`, `worker`. [`echo_api!`](crate::engine::echo_api) turns each operation
-//! into a blocking method of `Echo` and an async method of `AsyncEcho`.
+//! experiments, runs as stored objects, reports), `run`, `adaptive`, `keys`, `quota`,
+//! `schedule`, `statistics`, `worker`, `audit`, `gdpr`, `privacy`.
+//! [`echo_api!`](crate::engine::echo_api) turns each operation into a blocking method of
+//! `Echo` and an async method of `AsyncEcho`.
 
 use std::sync::Arc;
 
@@ -14,8 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::auth::Principal;
+use crate::clock::ManualClock;
 use crate::convert::{self, Typed, core};
-use crate::engine::{AsyncEcho, Echo, Engine, echo_api, open_options, run_options};
+use crate::engine::{AsyncEcho, Echo, Engine, PrivacyOptions, echo_api, open_options, run_options};
 use crate::handle::RunHandle;
 use crate::provider::Provider;
 use crate::runtime::{InRuntime, block_on, future_into_py};
@@ -26,7 +28,8 @@ echo_api! {
     #[staticmethod]
     #[pyo3(signature = (database = None, *, providers = Vec::new(), providers_from_env = false,
         concurrency = None, lease = None, max_attempts = None, resilience = true, quota = None,
-        key_usage_flush = None, reservation_hold = None, pool = None))]
+        key_usage_flush = None, reservation_hold = None, pool = None, retention = None,
+        require_consent = None, deletion_grace = None, erasure_batch = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     /// Opens an engine: the store (migrated on open) and the providers.
     ///
@@ -36,6 +39,13 @@ echo_api! {
     /// `acquire_timeout`, `idle_timeout`, `max_lifetime`, `statement_timeout`,
     /// `application_name`). `quota`: `"standard"` (default), `"unmetered"` or a dict of
     /// tier names to `TierLimits`. Durations are seconds or `timedelta`s.
+    ///
+    /// Privacy: `retention` (a `RetentionPolicy`: how long raw answers, audit events and
+    /// deletion requests are kept; unset fields keep the defaults of 90 days, 2 years and 30
+    /// days), `require_consent` (a purpose or list of purposes every account must have
+    /// granted, with `record_consent`, before its runs start), `deletion_grace` (shorthand
+    /// for the retention policy's field), `erasure_batch` (rows per erasure transaction).
+    /// `clock`: a `ManualClock`, for tests that move time instead of sleeping.
     fn open(
         py: Python<'_>,
         database: Option<&Bound<'_, PyAny>>,
@@ -49,6 +59,11 @@ echo_api! {
         key_usage_flush: Option<&Bound<'_, PyAny>>,
         reservation_hold: Option<&Bound<'_, PyAny>>,
         pool: Option<&Bound<'_, PyDict>>,
+        retention: Option<&Bound<'_, PyAny>>,
+        require_consent: Option<&Bound<'_, PyAny>>,
+        deletion_grace: Option<&Bound<'_, PyAny>>,
+        erasure_batch: Option<u32>,
+        clock: Option<PyRef<'_, ManualClock>>,
     ) -> PyResult<Echo> {
         let options = open_options(
             py,
@@ -63,6 +78,13 @@ echo_api! {
             key_usage_flush,
             reservation_hold,
             pool,
+            PrivacyOptions {
+                retention,
+                require_consent,
+                deletion_grace,
+                erasure_batch,
+                clock,
+            },
         )?;
         let engine = block_on(py, async move { core(options.builder.build().await) })?;
         Ok(Echo {
@@ -115,7 +137,8 @@ echo_api! {
     }
     /// Starts a run and waits for its `Report`: `start_run(...).wait(progress)`.
     /// `progress`: a callable receiving `Progress` snapshots, or `True` for a tqdm bar.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, progress = None))]
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, progress = None))]
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         py: Python<'_>,
@@ -123,18 +146,20 @@ echo_api! {
         experiment_id: &Bound<'_, PyAny>,
         seed: Option<u64>,
         concurrency: Option<usize>,
+        adaptive: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
+        let options = run_options(seed, concurrency, adaptive)?;
         // A bad `progress` is refused before the run starts (and spends quota).
         let progress = match progress {
             Some(p) => Some(py.import("echo_ai.progress")?.call_method1("_resolve_sink", (p,))?),
             None => None,
         };
         let handle = block_on(py, async move {
-            let handle = core(echo.start_run(&p, id, run_options(seed, concurrency)).await)?;
+            let handle = core(echo.start_run(&p, id, options).await)?;
             Ok(RunHandle::spawn(echo, p, handle))
         })?;
         let handle = Bound::new(py, handle)?;
@@ -160,12 +185,18 @@ echo_api! {
         let config = worker::config(concurrency, owner, poll_interval, shutdown_grace, run_scheduler, maintenance_interval)?;
         worker::start(py, self, config)
     }
+
+    /// The retention policy in force (a `RetentionPolicy`, every field set).
+    fn retention_policy(&self, py: Python<'_>) -> PyResult<Typed> {
+        crate::privacy::retention_policy(&self.core(py)?)
+    }
     }
     async {
     #[staticmethod]
     #[pyo3(signature = (database = None, *, providers = Vec::new(), providers_from_env = false,
         concurrency = None, lease = None, max_attempts = None, resilience = true, quota = None,
-        key_usage_flush = None, reservation_hold = None, pool = None))]
+        key_usage_flush = None, reservation_hold = None, pool = None, retention = None,
+        require_consent = None, deletion_grace = None, erasure_batch = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     /// Opens an engine (awaitable); see `Echo.open` for the arguments.
     fn open<'py>(
@@ -181,6 +212,11 @@ echo_api! {
         key_usage_flush: Option<&Bound<'_, PyAny>>,
         reservation_hold: Option<&Bound<'_, PyAny>>,
         pool: Option<&Bound<'_, PyDict>>,
+        retention: Option<&Bound<'_, PyAny>>,
+        require_consent: Option<&Bound<'_, PyAny>>,
+        deletion_grace: Option<&Bound<'_, PyAny>>,
+        erasure_batch: Option<u32>,
+        clock: Option<PyRef<'_, ManualClock>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = open_options(
             py,
@@ -195,6 +231,13 @@ echo_api! {
             key_usage_flush,
             reservation_hold,
             pool,
+            PrivacyOptions {
+                retention,
+                require_consent,
+                deletion_grace,
+                erasure_batch,
+                clock,
+            },
         )?;
         future_into_py(py, async move {
             let engine = core(options.builder.build().await)?;
@@ -253,7 +296,7 @@ echo_api! {
     }
     /// Starts a run and resolves to its `Report` (awaitable). For progress, use
     /// `start_run` and iterate `handle.updates()`.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -261,12 +304,14 @@ echo_api! {
         experiment_id: &Bound<'_, PyAny>,
         seed: Option<u64>,
         concurrency: Option<usize>,
+        adaptive: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
+        let options = run_options(seed, concurrency, adaptive)?;
         future_into_py(py, async move {
-            let handle = core(echo.start_run(&p, id, run_options(seed, concurrency)).await)?;
+            let handle = core(echo.start_run(&p, id, options).await)?;
             Typed::one(&core(handle.wait().await)?, "Report")
         })
     }
@@ -289,6 +334,12 @@ echo_api! {
     ) -> PyResult<WorkerHandle> {
         let config = worker::config(concurrency, owner, poll_interval, shutdown_grace, run_scheduler, maintenance_interval)?;
         worker::start(py, self, config)
+    }
+
+    /// The retention policy in force (a `RetentionPolicy`, every field set). Not awaitable:
+    /// it is the engine's configuration, nothing is read.
+    fn retention_policy(&self, py: Python<'_>) -> PyResult<Typed> {
+        crate::privacy::retention_policy(&self.core(py)?)
     }
     }
 
@@ -338,9 +389,12 @@ echo_api! {
 
     /// Plans and enqueues a run without executing it (workers execute it). Checks quota
     /// and rate limits first (`QuotaExceededError`, `RateLimitedError`).
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
-    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>) -> Typed {
-        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency)
+    /// `adaptive`: sample each target until its brands are known to a precision instead of
+    /// the spec's `repeats` (a half-width such as 0.05, an `AdaptiveGoal` or
+    /// `AdaptiveOptions`); quota is reserved for the maximum and the unused part refunded.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
+    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> Typed {
+        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
     }
 
     /// One run of the principal's account.
@@ -430,9 +484,10 @@ echo_api! {
 
     /// Enqueues a run and executes it in this process; returns a `RunHandle` to watch
     /// progress, wait for the report, or cancel. Quota and rate limits are checked first.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None))]
-    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>) -> RunHandle {
-        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency)
+    /// `adaptive` as for `enqueue_run`.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
+    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> RunHandle {
+        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one only
@@ -479,5 +534,138 @@ echo_api! {
     #[pyo3(signature = (principal, before, after, *, alpha = 0.05))]
     fn compare_runs(&self, echo, py, principal: &Principal, before: &Bound<'_, PyAny>, after: &Bound<'_, PyAny>, alpha: f64) -> Typed {
         crate::statistics::compare_runs(echo, py, principal, before, after, alpha)
+    }
+
+    /// The worst-case and expected cost of an adaptive run (an `AdaptiveEstimate`):
+    /// `adaptive` as for `enqueue_run`; the expected case assumes the goal brand closest to
+    /// ½ has visibility `expected_rate` (0.5, the default, is the worst case).
+    #[pyo3(signature = (principal, experiment_id, adaptive, *, expected_rate = 0.5))]
+    fn estimate_adaptive(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, adaptive: &Bound<'_, PyAny>, expected_rate: f64) -> Typed {
+        crate::adaptive::estimate_adaptive(echo, py, principal, experiment_id, adaptive, expected_rate)
+    }
+
+    /// Audit events, oldest first, as an `AuditPage` (pass its `next_after_seq` as
+    /// `after_seq` for the next page). Filters: `account` (an id), `action` (a name from
+    /// `audit_actions()`), `since` (at or after) and `before` (strictly before),
+    /// timezone-aware datetimes. `limit`: 100 by default, at most 1000. Operators only
+    /// (`Principal.admin()`); the query itself is recorded (`audit.read`).
+    #[pyo3(signature = (principal, *, account = None, action = None, since = None, before = None, after_seq = None, limit = None))]
+    fn audit_events(&self, echo, py, principal: &Principal, account: Option<&Bound<'_, PyAny>>, action: Option<&str>, since: Option<&Bound<'_, PyAny>>, before: Option<&Bound<'_, PyAny>>, after_seq: Option<i64>, limit: Option<u32>) -> Typed {
+        crate::audit::audit_events(echo, py, principal, account, action, since, before, after_seq, limit)
+    }
+
+    /// Re-walks the audit hash chain from the newest retention checkpoint and checks the
+    /// stored head (an `AuditVerification`; `ok` is False with `first_broken` on tampering).
+    /// With `anchor` (an `AuditHead` from `audit_head` kept outside the database), also
+    /// checks that event still has that hash, which detects a trail rewritten together with
+    /// its stored head. Operators only.
+    #[pyo3(signature = (principal, anchor = None))]
+    fn verify_audit_chain(&self, echo, py, principal: &Principal, anchor: Option<&Bound<'_, PyAny>>) -> Typed {
+        crate::audit::verify_audit_chain(echo, py, principal, anchor)
+    }
+
+    /// The newest audit event's seq and hash (an `AuditHead`): copy it somewhere the
+    /// database's writers cannot reach, and pass it later as `verify_audit_chain(anchor=)`.
+    /// Operators only.
+    fn audit_head(&self, echo, py, principal: &Principal) -> Typed {
+        crate::audit::audit_head(echo, py, principal)
+    }
+
+    /// Retention of the trail: deletes every audit event before the first one at or after
+    /// `before` (a datetime, not in the future), leaving a checkpoint so the rest still
+    /// verifies; returns an `AuditPurgeReport`. Idempotent. `apply_retention` does this with
+    /// the policy's `audit_ttl`; this is for hosts running their own schedule.
+    fn purge_audit_events(&self, echo, py, before: &Bound<'_, PyAny>) -> Typed {
+        crate::audit::purge_audit_events(echo, py, before)
+    }
+
+    /// Erasure: clears the ip and user agent of every audit event of the account (the
+    /// events and the chain's verifiability stay); returns how many events were cleared.
+    /// The erasure of a deleted account does this itself.
+    fn erase_audit_personal_data(&self, echo, py, account_id: &Bound<'_, PyAny>) -> u64 {
+        crate::audit::erase_audit_personal_data(echo, py, account_id)
+    }
+
+    /// Writes everything Echo holds about the principal's account as one versioned JSON
+    /// bundle (`docs/privacy.md`) and returns an `ExportSummary`. `destination`: a path (the
+    /// bundle is written next to it and renamed into place, so the path never holds a
+    /// partial export) or a binary file object (`open(p, "wb")`, `io.BytesIO()`), written
+    /// as the bundle streams, flushed and left open. The host or the operator acting for the
+    /// account may export; an API key may not.
+    fn export_account(&self, echo, py, principal: &Principal, destination: &Bound<'_, PyAny>) -> Typed {
+        crate::gdpr::export_account(echo, py, principal, destination)
+    }
+
+    /// Requests the erasure of the principal's account (a `DeletionRequest`). At once: the
+    /// account is blocked (its operations raise `PermissionDeniedError` with
+    /// `account_status="deletion_pending"`), its API keys are revoked, its schedules paused
+    /// and its unfinished runs cancelled; the data is erased after the grace period
+    /// (`deletion_grace`, 30 days by default). Host or operator only; `ConflictError` if a
+    /// deletion is already pending.
+    fn request_deletion(&self, echo, py, principal: &Principal) -> Typed {
+        crate::gdpr::request_deletion(echo, py, principal)
+    }
+
+    /// Cancels the account's pending deletion before its deadline (the `DeletionRecord`):
+    /// the account is active again and its schedules resume; its keys stay revoked (create
+    /// new ones). Only the operator acting for the account
+    /// (`Principal.admin().acting_for(id)`).
+    fn cancel_deletion(&self, echo, py, principal: &Principal) -> Typed {
+        crate::gdpr::cancel_deletion(echo, py, principal)
+    }
+
+    /// The account's deletion requests, newest first (a list of `DeletionRecord`), also
+    /// while one is pending and after the erasure (a completed request is its record).
+    fn deletion_requests(&self, echo, py, principal: &Principal) -> Typed {
+        crate::gdpr::deletion_requests(echo, py, principal)
+    }
+
+    /// Erases the accounts whose grace period is over, at most `max_batches` transactions
+    /// of `erasure_batch` rows (default: what the worker leader's sweep does per pass);
+    /// returns an `ErasurePass`: call again while its `more` is True. Workers do this on
+    /// their own; call it when you run none.
+    #[pyo3(signature = (*, max_batches = None))]
+    fn erase_due_accounts(&self, echo, py, max_batches: Option<u32>) -> Typed {
+        crate::gdpr::erase_due_accounts(echo, py, max_batches)
+    }
+
+    /// Sets the account's privacy settings (a `PrivacySettings`): `redact_pii` replaces
+    /// emails, phone numbers and card numbers in answers with placeholders before they are
+    /// stored; `phone_regions` (ISO 3166-1 alpha-2 codes, default US, GB, DE, FR) are the
+    /// national phone formats recognized. Applies to samples answered from now on.
+    #[pyo3(signature = (principal, *, redact_pii, phone_regions = None))]
+    fn set_privacy_settings(&self, echo, py, principal: &Principal, redact_pii: bool, phone_regions: Option<Vec<String>>) -> Typed {
+        crate::privacy::set_privacy_settings(echo, py, principal, redact_pii, phone_regions)
+    }
+
+    /// The account's privacy settings (the defaults, redaction off, if never set).
+    fn privacy_settings(&self, echo, py, principal: &Principal) -> Typed {
+        crate::privacy::privacy_settings(echo, py, principal)
+    }
+
+    /// Appends a consent decision for the principal's account and returns the `Consent`
+    /// as stored: `purpose` (e.g. `"data_processing"`), the `policy_version` the customer
+    /// saw, `granted=False` to record a withdrawal, and where it was captured (`source`).
+    /// Records are never changed; the latest per purpose is in force. The host (or the
+    /// operator) records consent; an API key may not.
+    #[pyo3(signature = (principal, purpose, policy_version, *, granted = true, source = None))]
+    fn record_consent(&self, echo, py, principal: &Principal, purpose: String, policy_version: String, granted: bool, source: Option<String>) -> Typed {
+        crate::privacy::record_consent(echo, py, principal, purpose, policy_version, granted, source)
+    }
+
+    /// The account's `Consents`: the latest record per purpose (`current`) and every record
+    /// (`history`, oldest first).
+    fn consents(&self, echo, py, principal: &Principal) -> Typed {
+        crate::privacy::consents(echo, py, principal)
+    }
+
+    /// Applies the retention policy as of `now` (a timezone-aware datetime; with a
+    /// `ManualClock`, its `now()`) across every account and returns a `RetentionReport`:
+    /// samples answered more than `raw_answer_ttl` earlier lose their answer text (mentions,
+    /// citations and counts stay, so reports compute the same numbers), and audit events
+    /// past `audit_ttl` are purged. Idempotent; call again while `complete` is False.
+    /// Workers' leader runs it daily. Operators only.
+    fn apply_retention(&self, echo, py, principal: &Principal, now: &Bound<'_, PyAny>) -> Typed {
+        crate::privacy::apply_retention(echo, py, principal, now)
     }
 }

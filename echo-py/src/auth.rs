@@ -4,7 +4,7 @@
 //! three doors as Rust code: `Principal.host` (the host vouches for an account),
 //! `Principal.admin` (the host's operator) and `Echo.authenticate` (an API key).
 
-use echo_core::auth::{Actor, Principal as CorePrincipal, Scope};
+use echo_core::auth::{Actor, Principal as CorePrincipal, RequestContext, Scope};
 use echo_core::model::AccountId;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -68,6 +68,26 @@ impl Principal {
             .acting_for(account)
             .map(Self)
             .map_err(|e| to_py_err(account_id.py(), &e))
+    }
+
+    /// The same principal serving one request of the host: its client `ip` and
+    /// `user_agent`, and the host's `request_id` / `correlation_id`, go into the audit
+    /// events of the operations it performs (the core trims and caps them). The ip and
+    /// user agent are personal data: `Echo.erase_audit_personal_data` clears them.
+    #[pyo3(signature = (*, ip = None, user_agent = None, request_id = None, correlation_id = None))]
+    fn with_request(
+        &self,
+        ip: Option<String>,
+        user_agent: Option<String>,
+        request_id: Option<String>,
+        correlation_id: Option<String>,
+    ) -> Self {
+        Self(self.0.clone().with_request(RequestContext {
+            ip,
+            user_agent,
+            request_id,
+            correlation_id,
+        }))
     }
 
     /// The account acted for (a UUID string); `None` for an operator that named none.

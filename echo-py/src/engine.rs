@@ -6,7 +6,7 @@
 //! built from converted arguments, by [`echo_methods!`], which generates the blocking and
 //! the async method from the same body. The other operations live in the modules that
 //! mirror where the core defines them (`keys`, `quota`, `schedule`, `statistics`, `run`,
-//! `worker`).
+//! `adaptive`, `worker`, `audit`, `gdpr`, `privacy`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::auth::Principal;
+use crate::clock::ManualClock;
 use crate::convert::{self, Typed, core};
 use crate::errors::to_py_err;
 use crate::provider::Provider;
@@ -138,6 +139,7 @@ pub(crate) fn open_options(
     key_usage_flush: Option<&Bound<'_, PyAny>>,
     reservation_hold: Option<&Bound<'_, PyAny>>,
     pool: Option<&Bound<'_, PyDict>>,
+    privacy: PrivacyOptions<'_, '_>,
 ) -> PyResult<OpenOptions> {
     let mut builder = CoreEcho::builder();
     builder = database_choice(py, builder, database, pool)?;
@@ -172,7 +174,64 @@ pub(crate) fn open_options(
     if let Some(hold) = reservation_hold {
         builder = builder.reservation_hold(convert::duration(hold, "reservation_hold")?);
     }
+    builder = privacy_options(py, builder, privacy)?;
     Ok(OpenOptions { builder })
+}
+
+/// The privacy and time options of `open`, mirroring the `EchoBuilder` methods of the same
+/// names.
+pub(crate) struct PrivacyOptions<'a, 'py> {
+    /// An `echo_ai.RetentionPolicy` (or dict); unset fields keep the core's defaults.
+    pub(crate) retention: Option<&'a Bound<'py, PyAny>>,
+    /// One purpose or a list of purposes every account must have granted before its runs.
+    pub(crate) require_consent: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) deletion_grace: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) erasure_batch: Option<u32>,
+    pub(crate) clock: Option<PyRef<'py, ManualClock>>,
+}
+
+fn privacy_options(py: Python<'_>, mut builder: EchoBuilder, options: PrivacyOptions<'_, '_>) -> PyResult<EchoBuilder> {
+    let invalid = |field: &str, msg: &str| to_py_err(py, &Error::invalid(field, msg));
+    let retention = match options.retention.filter(|r| !r.is_none()) {
+        Some(r) => Some(crate::privacy::retention_policy_from_py(r)?),
+        None => None,
+    };
+    if let Some((policy, sets_grace)) = retention {
+        // `deletion_grace=` is the core's shorthand for the policy's field; given both ways,
+        // one would silently win.
+        if options.deletion_grace.is_some() && sets_grace {
+            return Err(invalid(
+                "deletion_grace",
+                "is given twice (also as retention.deletion_grace); pass it in one place",
+            ));
+        }
+        builder = builder.retention_policy(policy);
+    }
+    if let Some(grace) = options.deletion_grace {
+        builder = builder.deletion_grace(convert::duration(grace, "deletion_grace")?);
+    }
+    if let Some(purposes) = options.require_consent.filter(|p| !p.is_none()) {
+        let purposes: Vec<String> = if let Ok(one) = purposes.extract::<String>() {
+            vec![one]
+        } else {
+            purposes.extract().map_err(|_| {
+                invalid(
+                    "require_consent",
+                    "must be a purpose (e.g. \"data_processing\") or a list of purposes",
+                )
+            })?
+        };
+        for purpose in purposes {
+            builder = builder.require_consent(purpose);
+        }
+    }
+    if let Some(rows) = options.erasure_batch {
+        builder = builder.erasure_batch(rows);
+    }
+    if let Some(clock) = options.clock {
+        builder = builder.clock(clock.core());
+    }
+    Ok(builder)
 }
 
 /// Where data lives: `None` (private in-memory SQLite), a URL (`sqlite:///path.db`,
@@ -322,13 +381,17 @@ pub(crate) fn page(limit: Option<u32>, after: Option<String>) -> PageRequest {
     PageRequest { limit, after }
 }
 
-/// Run options from keyword arguments.
-pub(crate) fn run_options(seed: Option<u64>, concurrency: Option<usize>) -> RunOptions {
-    RunOptions {
+/// Run options from keyword arguments (`adaptive` as `adaptive::options` reads it).
+pub(crate) fn run_options(
+    seed: Option<u64>,
+    concurrency: Option<usize>,
+    adaptive: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RunOptions> {
+    Ok(RunOptions {
         seed,
         concurrency,
-        ..Default::default()
-    }
+        adaptive: crate::adaptive::options(adaptive)?,
+    })
 }
 
 /// The work of `Echo.create_account` / `AsyncEcho.create_account` (documented in `api.rs`).
@@ -463,15 +526,12 @@ pub(crate) fn enqueue_run(
     experiment_id: &Bound<'_, PyAny>,
     seed: Option<u64>,
     concurrency: Option<usize>,
+    adaptive: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
     let p = principal.core().clone();
     let id = convert::id(experiment_id, ExperimentId::parse)?;
-    Ok::<_, PyErr>(async move {
-        Typed::one(
-            &core(echo.enqueue_run(&p, id, &run_options(seed, concurrency)).await)?,
-            "Run",
-        )
-    })
+    let options = run_options(seed, concurrency, adaptive)?;
+    Ok::<_, PyErr>(async move { Typed::one(&core(echo.enqueue_run(&p, id, &options).await)?, "Run") })
 }
 
 /// The work of `Echo.get_run` / `AsyncEcho.get_run` (documented in `api.rs`).

@@ -15,9 +15,12 @@ use pyo3::types::PyDict;
 
 /// Every [`ErrorKind`] the core defines, in declaration order.
 ///
-/// The core offers no iterator over `ErrorKind`, so the binding lists the variants; the
-/// Python tests check that each has its own exception class.
-pub const ALL_KINDS: [ErrorKind; 12] = [
+/// The core offers no list of its kinds, and `ErrorKind` is `#[non_exhaustive]`, so an
+/// exhaustive `match` cannot make a new kind a compile error outside the core. The binding
+/// lists the variants; the unit test `all_kinds_are_the_variants_the_core_declares` reads
+/// the core's declaration and fails when a kind is added there and not here, and the Python
+/// tests check that each listed kind has its own exception class.
+pub const ALL_KINDS: [ErrorKind; 13] = [
     ErrorKind::InvalidInput,
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
@@ -30,6 +33,7 @@ pub const ALL_KINDS: [ErrorKind; 12] = [
     ErrorKind::Cancelled,
     ErrorKind::Config,
     ErrorKind::Internal,
+    ErrorKind::ConsentRequired,
 ];
 
 /// The Python module that defines the exception classes.
@@ -93,6 +97,16 @@ fn build(py: Python<'_>, err: &Error, message: &str) -> PyResult<PyErr> {
             kwargs.set_item("window", window.as_secs_f64())?;
         }
         Error::Provider { provider, .. } => kwargs.set_item("provider", provider)?,
+        Error::ConsentRequired { purpose, withdrawn } => {
+            kwargs.set_item("purpose", purpose)?;
+            kwargs.set_item("withdrawn", withdrawn)?;
+        }
+        // A permission refusal because of the account's state, not the principal's scopes:
+        // the host tells the two apart (and shows the erasure deadline) with these.
+        Error::AccountBlocked { status, deadline, .. } => {
+            kwargs.set_item("account_status", status.as_str())?;
+            kwargs.set_item("deadline", deadline.map(|t| t.to_rfc3339()))?;
+        }
         Error::QuotaExceeded(denial) => {
             kwargs.set_item("limit_kind", denial.limit_kind.as_str())?;
             kwargs.set_item("requested", denial.requested)?;
@@ -119,6 +133,43 @@ mod tests {
     fn every_kind_is_listed_once() {
         let names: HashSet<_> = ALL_KINDS.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), ALL_KINDS.len());
+    }
+
+    /// The variants of `pub enum ErrorKind` as the core's source declares them, in order.
+    fn declared_kinds() -> Vec<String> {
+        let source = include_str!("../../echo-core/src/error.rs");
+        let body = source
+            .split_once("pub enum ErrorKind {")
+            .and_then(|(_, rest)| rest.split_once("\n}"))
+            .map(|(body, _)| body)
+            .expect("echo-core/src/error.rs declares `pub enum ErrorKind { ... }`");
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#["))
+            .map(|l| l.trim_end_matches(',').to_string())
+            .collect()
+    }
+
+    #[test]
+    fn all_kinds_are_the_variants_the_core_declares() {
+        let declared = declared_kinds();
+        assert!(declared.len() >= 12, "could not read the variants: {declared:?}");
+        let listed: Vec<String> = ALL_KINDS.iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(
+            listed, declared,
+            "ALL_KINDS must list every ErrorKind of echo-core, in order; add the new kind (and its \
+             exception class in python/echo_ai/errors.py)"
+        );
+    }
+
+    #[test]
+    fn consent_required_carries_its_purpose() {
+        let err = Error::ConsentRequired {
+            purpose: "data_processing".into(),
+            withdrawn: true,
+        };
+        assert_eq!(err.kind().as_str(), "consent_required");
+        assert!(message_with_causes(&err).contains("withdrawn its consent"));
     }
 
     #[test]

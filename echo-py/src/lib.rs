@@ -3,19 +3,25 @@
 //! The bindings stay thin: every behaviour lives in `echo-core`; this crate only converts
 //! arguments, results and errors, and owns the runtime that drives the core's futures.
 //! Modules mirror the core's: `engine` (the `Echo` facade: accounts, experiments, runs as
-//! stored objects, reports), `run` and `handle` (executing runs), `progress`, `keys`,
-//! `auth`, `quota`, `schedule`, `statistics`, `worker`, `provider`; plus `runtime`
-//! (the one tokio runtime), `convert` (values across the boundary) and `errors`.
+//! stored objects, reports), `run` and `handle` (executing runs), `adaptive`, `progress`,
+//! `keys`, `auth`, `quota`, `schedule`, `statistics`, `worker`, `provider`, `audit`,
+//! `gdpr` (export and deletion), `privacy` (settings, consent, retention) and `clock`; plus
+//! `runtime` (the one tokio runtime), `convert` (values across the boundary) and `errors`.
 //! The pure-Python package in `python/echo_ai` holds the typed result classes and the
 //! exception classes.
 
+pub mod adaptive;
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod convert;
 pub mod engine;
 pub mod errors;
+pub mod gdpr;
 pub mod handle;
 pub mod keys;
+pub mod privacy;
 pub mod progress;
 pub mod provider;
 pub mod quota;
@@ -32,7 +38,11 @@ mod native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use crate::audit::audit_actions;
+    #[pymodule_export]
     use crate::auth::{Principal, scopes};
+    #[pymodule_export]
+    use crate::clock::ManualClock;
     #[pymodule_export]
     use crate::engine::{AsyncEcho, Echo};
     #[pymodule_export]

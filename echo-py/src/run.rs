@@ -20,11 +20,13 @@ pub(crate) fn start_run(
     experiment_id: &Bound<'_, PyAny>,
     seed: Option<u64>,
     concurrency: Option<usize>,
+    adaptive: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<impl Future<Output = PyResult<RunHandle>> + Send + 'static + use<>> {
     let p = principal.core().clone();
     let id = convert::id(experiment_id, ExperimentId::parse)?;
+    let options = run_options(seed, concurrency, adaptive)?;
     Ok::<_, PyErr>(async move {
-        let handle = core(echo.start_run(&p, id, run_options(seed, concurrency)).await)?;
+        let handle = core(echo.start_run(&p, id, options).await)?;
         Ok(RunHandle::spawn(echo, p, handle))
     })
 }

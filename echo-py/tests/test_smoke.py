@@ -26,7 +26,7 @@ def test_native_module_is_the_compiled_extension() -> None:
 def test_error_kinds_are_the_core_names() -> None:
     kinds = echo_ai.error_kinds()
     assert kinds[0] == "invalid_input"
-    assert {"not_found", "rate_limited", "provider", "storage", "internal"} <= set(kinds)
+    assert {"not_found", "rate_limited", "provider", "storage", "internal", "consent_required"} <= set(kinds)
     assert len(kinds) == len(set(kinds))
 
 
@@ -92,3 +92,15 @@ def test_rate_limited_error_carries_retry_after_through_pickle() -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert copy.retry_after == 2.0
     assert copy.kind == "rate_limited"
+
+
+def test_privacy_errors_carry_their_details_through_pickle() -> None:
+    err = echo_ai.ConsentRequiredError("consent required", purpose="data_processing", withdrawn=True)
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.kind, copy.purpose, copy.withdrawn) == ("consent_required", "data_processing", True)
+    blocked = echo_ai.PermissionDeniedError(
+        "account is scheduled for erasure", account_status="deletion_pending", deadline="2025-04-01T00:00:00Z"
+    )
+    copy = pickle.loads(pickle.dumps(blocked))
+    assert copy.account_status == "deletion_pending"
+    assert copy.deadline is not None and copy.deadline.isoformat() == "2025-04-01T00:00:00+00:00"

@@ -14,16 +14,19 @@ from . import errors
 from ._native import (
     AsyncEcho,
     Echo,
+    ManualClock,
     Principal,
     Provider,
     RunHandle,
     WorkerHandle,
     __version__,
+    audit_actions,
     error_kinds,
     validate_target,
 )
 from ._native import _reset_runtime_after_fork
 from .analysis import (
+    AdaptiveEstimate,
     AdaptiveGoal,
     BrandChange,
     Estimate,
@@ -37,11 +40,23 @@ from .analysis import (
     TargetEstimate,
     VisibilitySeries,
 )
+from .audit import (
+    AuditActor,
+    AuditEvent,
+    AuditHead,
+    AuditPage,
+    AuditPurgeReport,
+    AuditTarget,
+    AuditVerification,
+    BrokenLink,
+    RequestContext,
+)
 from .auth import ApiKey, CreatedApiKey, Scope, scopes
 from .errors import (
     CancelledError,
     ConfigError,
     ConflictError,
+    ConsentRequiredError,
     EchoError,
     InternalError,
     InvalidInputError,
@@ -53,7 +68,21 @@ from .errors import (
     StorageError,
     UnauthenticatedError,
 )
-from .model import Account, BrandSpec, Experiment, ExperimentSpec, Page, Run, SampleCounts, Target
+from .gdpr import DeletionRecord, DeletionRequest, ErasurePass, ErasureReport, ExportSummary
+from .model import (
+    Account,
+    AdaptiveOptions,
+    AdaptiveSummary,
+    AdaptiveTargetSummary,
+    BrandSpec,
+    Experiment,
+    ExperimentSpec,
+    Page,
+    Run,
+    SampleCounts,
+    Target,
+)
+from .privacy import DATA_PROCESSING, Consent, Consents, PrivacySettings, RetentionPolicy, RetentionReport
 from .progress import Progress, ProgressUpdates, TqdmProgress
 from .provider import SimulatedBrand
 from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
@@ -68,6 +97,7 @@ if hasattr(_os, "register_at_fork"):
 __all__ = [
     "__version__",
     "error_kinds",
+    "audit_actions",
     "validate_target",
     "scopes",
     "errors",
@@ -80,6 +110,7 @@ __all__ = [
     "SimulatedBrand",
     "Principal",
     "Scope",
+    "ManualClock",
     # model
     "Account",
     "BrandSpec",
@@ -89,6 +120,9 @@ __all__ = [
     "Page",
     "Run",
     "SampleCounts",
+    "AdaptiveOptions",
+    "AdaptiveSummary",
+    "AdaptiveTargetSummary",
     # reports and statistics
     "Report",
     "ReportGroup",
@@ -104,6 +138,7 @@ __all__ = [
     "PlanPoint",
     "PlanRequest",
     "AdaptiveGoal",
+    "AdaptiveEstimate",
     "RunComparison",
     "BrandChange",
     "ProportionChange",
@@ -123,6 +158,27 @@ __all__ = [
     "Schedule",
     "ScheduleInfo",
     "WorkerReport",
+    # privacy, data-subject rights, audit
+    "DATA_PROCESSING",
+    "PrivacySettings",
+    "Consent",
+    "Consents",
+    "RetentionPolicy",
+    "RetentionReport",
+    "ExportSummary",
+    "DeletionRequest",
+    "DeletionRecord",
+    "ErasureReport",
+    "ErasurePass",
+    "AuditActor",
+    "AuditTarget",
+    "RequestContext",
+    "AuditEvent",
+    "AuditPage",
+    "AuditHead",
+    "BrokenLink",
+    "AuditVerification",
+    "AuditPurgeReport",
     # errors
     "EchoError",
     "InvalidInputError",
@@ -137,4 +193,5 @@ __all__ = [
     "CancelledError",
     "ConfigError",
     "InternalError",
+    "ConsentRequiredError",
 ]

@@ -6,13 +6,16 @@ Checked against the module by mypy's stubtest (``make test-python``).
 import os
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Awaitable, BinaryIO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from typing_extensions import Self, final
 
-from .analysis import Estimate, Plan, RunComparison, VisibilitySeries
+from .analysis import AdaptiveEstimate, Estimate, Plan, RunComparison, VisibilitySeries
+from .audit import AuditHead, AuditPage, AuditPurgeReport, AuditVerification
 from .auth import ApiKey, CreatedApiKey
-from .model import Account, BrandSpec, Experiment, ExperimentSpec, Page, Run
+from .gdpr import DeletionRecord, DeletionRequest, ErasurePass, ExportSummary
+from .model import Account, AdaptiveGoal, AdaptiveOptions, BrandSpec, Experiment, ExperimentSpec, Page, Run
+from .privacy import Consent, Consents, PrivacySettings, RetentionPolicy, RetentionReport
 from .progress import Progress
 from .provider import SimulatedBrand
 from .quota import QuotaStatus, RateLimitDecision, RateLimitPolicy, TierLimits
@@ -21,6 +24,8 @@ from .schedule import Schedule, ScheduleInfo
 from .worker import WorkerReport
 
 __all__ = [
+    "audit_actions",
+    "ManualClock",
     "Principal",
     "scopes",
     "AsyncEcho",
@@ -43,6 +48,10 @@ Id = Union[str, Any]
 Seconds = Union[float, timedelta]
 Database = Union[str, os.PathLike[str], None]
 ProgressSink = Union[Callable[[Progress], Any], bool, None]
+Adaptive = Union[float, AdaptiveGoal, AdaptiveOptions, Mapping[str, Any]]
+"""An adaptive run's precision: a half-width (0.05 for ±5 points), a goal, or full options."""
+Destination = Union[str, os.PathLike[str], BinaryIO]
+"""Where an export goes: a path, or a binary file object with ``write``."""
 
 def error_kinds() -> List[str]:
     """The names of all error kinds, as carried by ``EchoError.kind``."""
@@ -52,6 +61,9 @@ def validate_target(target: str) -> Tuple[str, str]:
 
 def scopes() -> List[str]:
     """Every scope name."""
+
+def audit_actions() -> List[str]:
+    """Every audit action's name (``experiment.create``, ...), for ``audit_events(action=...)``."""
 
 def _reset_runtime_after_fork() -> None: ...
 def _runtime_pid() -> Optional[int]: ...
@@ -65,6 +77,14 @@ class Principal:
     @staticmethod
     def admin() -> Principal: ...
     def acting_for(self, account_id: Id) -> Principal: ...
+    def with_request(
+        self,
+        *,
+        ip: Optional[str] = None,
+        user_agent: Optional[str] = None,
+        request_id: Optional[str] = None,
+        correlation_id: Optional[str] = None,
+    ) -> Principal: ...
     @property
     def account_id(self) -> Optional[str]: ...
     @property
@@ -76,6 +96,15 @@ class Principal:
     def has(self, scope: str) -> bool: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class ManualClock:
+    """A clock for tests that moves only with ``advance`` and ``set``: ``Echo.open(clock=...)``."""
+
+    def __new__(cls, start: Optional[datetime] = None) -> ManualClock: ...
+    def now(self) -> datetime: ...
+    def advance(self, by: Seconds) -> datetime: ...
+    def set(self, to: datetime) -> None: ...
 
 @final
 class Provider:
@@ -158,6 +187,11 @@ class Echo:
         key_usage_flush: Optional[Seconds] = None,
         reservation_hold: Optional[Seconds] = None,
         pool: Optional[Dict[str, Any]] = None,
+        retention: Union[RetentionPolicy, Mapping[str, Any], None] = None,
+        require_consent: Union[str, Sequence[str], None] = None,
+        deletion_grace: Optional[Seconds] = None,
+        erasure_batch: Optional[int] = None,
+        clock: Optional[ManualClock] = None,
     ) -> Echo: ...
     @property
     def aio(self) -> AsyncEcho: ...
@@ -183,10 +217,22 @@ class Echo:
     def estimate(self, principal: Principal, experiment_id: Id) -> Estimate: ...
     # runs and reports
     def enqueue_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Run: ...
     def start_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> RunHandle: ...
     def resume_run(self, principal: Principal, run_id: Id) -> RunHandle: ...
     def run(
@@ -196,6 +242,7 @@ class Echo:
         *,
         seed: Optional[int] = None,
         concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
         progress: ProgressSink = None,
     ) -> Report: ...
     def get_run(self, principal: Principal, run_id: Id) -> Run: ...
@@ -255,6 +302,44 @@ class Echo:
         run_scheduler: bool = True,
         maintenance_interval: Optional[Seconds] = None,
     ) -> WorkerHandle: ...
+    def estimate_adaptive(
+        self, principal: Principal, experiment_id: Id, adaptive: Adaptive, *, expected_rate: float = 0.5
+    ) -> AdaptiveEstimate: ...
+    # privacy: settings, consent, retention
+    def set_privacy_settings(
+        self, principal: Principal, *, redact_pii: bool, phone_regions: Optional[Sequence[str]] = None
+    ) -> PrivacySettings: ...
+    def privacy_settings(self, principal: Principal) -> PrivacySettings: ...
+    def record_consent(
+        self, principal: Principal, purpose: str, policy_version: str, *, granted: bool = True, source: Optional[str] = None
+    ) -> Consent: ...
+    def consents(self, principal: Principal) -> Consents: ...
+    def retention_policy(self) -> RetentionPolicy: ...
+    def apply_retention(self, principal: Principal, now: datetime) -> RetentionReport: ...
+    # data-subject rights: export, deletion, erasure
+    def export_account(self, principal: Principal, destination: Destination) -> ExportSummary: ...
+    def request_deletion(self, principal: Principal) -> DeletionRequest: ...
+    def cancel_deletion(self, principal: Principal) -> DeletionRecord: ...
+    def deletion_requests(self, principal: Principal) -> List[DeletionRecord]: ...
+    def erase_due_accounts(self, *, max_batches: Optional[int] = None) -> ErasurePass: ...
+    # audit trail
+    def audit_events(
+        self,
+        principal: Principal,
+        *,
+        account: Optional[Id] = None,
+        action: Optional[str] = None,
+        since: Optional[datetime] = None,
+        before: Optional[datetime] = None,
+        after_seq: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> AuditPage: ...
+    def verify_audit_chain(
+        self, principal: Principal, anchor: Union[AuditHead, Mapping[str, Any], None] = None
+    ) -> AuditVerification: ...
+    def audit_head(self, principal: Principal) -> AuditHead: ...
+    def purge_audit_events(self, before: datetime) -> AuditPurgeReport: ...
+    def erase_audit_personal_data(self, account_id: Id) -> int: ...
 
 @final
 class AsyncEcho:
@@ -274,6 +359,11 @@ class AsyncEcho:
         key_usage_flush: Optional[Seconds] = None,
         reservation_hold: Optional[Seconds] = None,
         pool: Optional[Dict[str, Any]] = None,
+        retention: Union[RetentionPolicy, Mapping[str, Any], None] = None,
+        require_consent: Union[str, Sequence[str], None] = None,
+        deletion_grace: Optional[Seconds] = None,
+        erasure_batch: Optional[int] = None,
+        clock: Optional[ManualClock] = None,
     ) -> Awaitable[AsyncEcho]: ...
     @property
     def sync(self) -> Echo: ...
@@ -301,14 +391,32 @@ class AsyncEcho:
     def estimate(self, principal: Principal, experiment_id: Id) -> Awaitable[Estimate]: ...
     # runs and reports
     def enqueue_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[Run]: ...
     def start_run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[RunHandle]: ...
     def resume_run(self, principal: Principal, run_id: Id) -> Awaitable[RunHandle]: ...
     def run(
-        self, principal: Principal, experiment_id: Id, *, seed: Optional[int] = None, concurrency: Optional[int] = None
+        self,
+        principal: Principal,
+        experiment_id: Id,
+        *,
+        seed: Optional[int] = None,
+        concurrency: Optional[int] = None,
+        adaptive: Optional[Adaptive] = None,
     ) -> Awaitable[Report]: ...
     def get_run(self, principal: Principal, run_id: Id) -> Awaitable[Run]: ...
     def list_runs(
@@ -373,3 +481,41 @@ class AsyncEcho:
         run_scheduler: bool = True,
         maintenance_interval: Optional[Seconds] = None,
     ) -> WorkerHandle: ...
+    def estimate_adaptive(
+        self, principal: Principal, experiment_id: Id, adaptive: Adaptive, *, expected_rate: float = 0.5
+    ) -> Awaitable[AdaptiveEstimate]: ...
+    # privacy: settings, consent, retention
+    def set_privacy_settings(
+        self, principal: Principal, *, redact_pii: bool, phone_regions: Optional[Sequence[str]] = None
+    ) -> Awaitable[PrivacySettings]: ...
+    def privacy_settings(self, principal: Principal) -> Awaitable[PrivacySettings]: ...
+    def record_consent(
+        self, principal: Principal, purpose: str, policy_version: str, *, granted: bool = True, source: Optional[str] = None
+    ) -> Awaitable[Consent]: ...
+    def consents(self, principal: Principal) -> Awaitable[Consents]: ...
+    def retention_policy(self) -> RetentionPolicy: ...
+    def apply_retention(self, principal: Principal, now: datetime) -> Awaitable[RetentionReport]: ...
+    # data-subject rights: export, deletion, erasure
+    def export_account(self, principal: Principal, destination: Destination) -> Awaitable[ExportSummary]: ...
+    def request_deletion(self, principal: Principal) -> Awaitable[DeletionRequest]: ...
+    def cancel_deletion(self, principal: Principal) -> Awaitable[DeletionRecord]: ...
+    def deletion_requests(self, principal: Principal) -> Awaitable[List[DeletionRecord]]: ...
+    def erase_due_accounts(self, *, max_batches: Optional[int] = None) -> Awaitable[ErasurePass]: ...
+    # audit trail
+    def audit_events(
+        self,
+        principal: Principal,
+        *,
+        account: Optional[Id] = None,
+        action: Optional[str] = None,
+        since: Optional[datetime] = None,
+        before: Optional[datetime] = None,
+        after_seq: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> Awaitable[AuditPage]: ...
+    def verify_audit_chain(
+        self, principal: Principal, anchor: Union[AuditHead, Mapping[str, Any], None] = None
+    ) -> Awaitable[AuditVerification]: ...
+    def audit_head(self, principal: Principal) -> Awaitable[AuditHead]: ...
+    def purge_audit_events(self, before: datetime) -> Awaitable[AuditPurgeReport]: ...
+    def erase_audit_personal_data(self, account_id: Id) -> Awaitable[int]: ...

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import List, Optional
 
 from ._convert import Record, register
-from .model import Target
+from .model import AdaptiveGoal, Target
 from .report import ClusteredInterval, Interval, Proportion
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "PlanRequest",
     "PlanPoint",
     "AdaptiveGoal",
+    "AdaptiveEstimate",
     "Plan",
     "ProportionChange",
     "BrandChange",
@@ -53,6 +54,19 @@ class Estimate(Record):
 
 @register
 @dataclass(frozen=True)
+class AdaptiveEstimate(Record):
+    """What an adaptive run may cost before it starts: ``worst_case`` (every target sampled
+    to ``max_samples``, which quota reserves) and ``expected`` at ``expected_rate``
+    (``expected_samples_per_target`` answers per target)."""
+
+    worst_case: Estimate
+    expected_rate: float
+    expected_samples_per_target: float
+    expected: Estimate
+
+
+@register
+@dataclass(frozen=True)
 class PlanRequest(Record):
     """What precision was planned for."""
 
@@ -75,23 +89,13 @@ class PlanPoint(Record):
 
 @register
 @dataclass(frozen=True)
-class AdaptiveGoal(Record):
-    """The adaptive alternative: sample until every brand meets the precision."""
-
-    half_width: float
-    min_samples: int
-    max_samples: int
-    confidence: float
-
-
-@register
-@dataclass(frozen=True)
 class Plan(Record):
     """A precision plan: at the expected rate, at the worst case, and adaptively."""
 
     request: PlanRequest
     expected: PlanPoint
     worst_case: PlanPoint
+    #: The adaptive alternative: pass it as ``adaptive=`` to ``run`` / ``start_run``.
     adaptive: AdaptiveGoal
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "CancelledError",
     "ConfigError",
     "InternalError",
+    "ConsentRequiredError",
     "error_class_for_kind",
 ]
 
@@ -75,9 +76,28 @@ class NotFoundError(EchoError):
 
 
 class PermissionDeniedError(EchoError):
-    """The principal lacks a scope for the operation."""
+    """The principal lacks a scope for the operation, or its account may not act.
+
+    ``account_status`` is set when the account is the reason: ``"deletion_pending"`` (its
+    erasure is scheduled for ``deadline``; the operator can still ``cancel_deletion``) or
+    ``"blocked"`` (by the operator). It is ``None`` for a missing scope.
+    """
 
     kind = "permission_denied"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        kind: Optional[str] = None,
+        account_status: Optional[str] = None,
+        deadline: Union[datetime, str, None] = None,
+    ) -> None:
+        super().__init__(message, kind=kind)
+        self.account_status = account_status
+        if isinstance(deadline, str):
+            deadline = parse_datetime(deadline)
+        self.deadline: Optional[datetime] = deadline
 
 
 class UnauthenticatedError(EchoError):
@@ -193,6 +213,28 @@ class InternalError(EchoError):
     kind = "internal"
 
 
+class ConsentRequiredError(EchoError):
+    """The deployment requires consent for ``purpose`` before runs start (``Echo.open(
+    require_consent=...)``), and the account has not given it (``withdrawn`` is ``False``)
+    or has withdrawn it (``True``). Nothing was started, reserved or written: record the
+    customer's consent with ``Echo.record_consent`` and start the run again.
+    """
+
+    kind = "consent_required"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        kind: Optional[str] = None,
+        purpose: Optional[str] = None,
+        withdrawn: Optional[bool] = None,
+    ) -> None:
+        super().__init__(message, kind=kind)
+        self.purpose = purpose
+        self.withdrawn = withdrawn
+
+
 _CLASS_BY_KIND: Dict[str, Type[EchoError]] = {
     cls.kind: cls
     for cls in (
@@ -208,6 +250,7 @@ _CLASS_BY_KIND: Dict[str, Type[EchoError]] = {
         CancelledError,
         ConfigError,
         InternalError,
+        ConsentRequiredError,
     )
 }
 

@@ -22,6 +22,10 @@ __all__ = [
     "Page",
     "Run",
     "SampleCounts",
+    "AdaptiveGoal",
+    "AdaptiveOptions",
+    "AdaptiveTargetSummary",
+    "AdaptiveSummary",
     "RUN_STATUSES",
 ]
 
@@ -152,6 +156,62 @@ class SampleCounts(Record):
 
 @register
 @dataclass(frozen=True)
+class AdaptiveGoal(Record):
+    """The precision an adaptive run samples each target to: until every goal brand's
+    visibility interval (at ``confidence``) is within ±``half_width``, never before
+    ``min_samples`` answers per target and never past ``max_samples``.
+
+    ``Echo.plan(...).adaptive`` proposes one; build your own to cap the cost
+    (``AdaptiveGoal(0.05, min_samples=20, max_samples=200, confidence=0.95)``). The core
+    validates it when the run starts (``InvalidInputError`` naming
+    ``options.adaptive.goal.max_samples``, ...).
+    """
+
+    half_width: float
+    min_samples: int
+    max_samples: int
+    confidence: float
+
+
+@register
+@dataclass(frozen=True)
+class AdaptiveOptions(Record):
+    """An adaptive run: its ``goal``; which brands it applies to (``brands``: ``"all"``, or
+    ``"targets"`` for only your own brands, so a competitor near 50% does not cost the whole
+    saving); and the ``method`` (``"wilson"``, the report's intervals, or
+    ``"confidence_sequence"``, valid at any stopping time but wider)."""
+
+    goal: AdaptiveGoal
+    brands: str = "all"
+    method: str = "wilson"
+
+
+@register
+@dataclass(frozen=True)
+class AdaptiveTargetSummary(Record):
+    """How one target of an adaptive run was sampled: ``state`` is ``"sampling"``,
+    ``"goal_reached"``, ``"max_samples"`` or ``"cancelled"``; ``widest_half_width`` the
+    widest interval among the goal brands on all its answers."""
+
+    target: Target
+    state: str
+    enqueued: int
+    answered: int
+    failed: int
+    widest_half_width: float
+
+
+@register
+@dataclass(frozen=True)
+class AdaptiveSummary(Record):
+    """The adaptive part of a report: the options the run sampled to, and each target."""
+
+    options: AdaptiveOptions
+    targets: List[AdaptiveTargetSummary]
+
+
+@register
+@dataclass(frozen=True)
 class Run(Record):
     """A stored run, with the experiment spec it snapshotted when it was enqueued."""
 
@@ -165,6 +225,9 @@ class Run(Record):
     created_at: datetime
     started_at: Optional[datetime]
     finished_at: Optional[datetime]
+    #: For an adaptive run, the precision it samples to (``planned_samples`` is then the
+    #: maximum, which quota reserves); ``None`` for a run of the spec's fixed repeats.
+    adaptive: Optional[AdaptiveOptions] = None
 
     @property
     def is_terminal(self) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ._convert import Record, register
-from .model import SampleCounts, Target
+from .model import AdaptiveSummary, SampleCounts, Target
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -162,6 +162,9 @@ class Report(Record):
     by_target: List[ReportGroup]
     overall: ReportGroup
     generated_at: datetime
+    #: For an adaptive run: per target, how many answered, why sampling stopped and the
+    #: widest interval; ``None`` for a fixed run.
+    adaptive: Optional[AdaptiveSummary] = None
 
     def target(self, target: Any) -> Optional[ReportGroup]:
         """The per-target slice of ``target`` (a ``Target`` or ``"provider/model"``)."""
