@@ -53,6 +53,7 @@ conformance_tests!(
     experiment_pagination,
     enqueue_is_atomic_and_isolated,
     run_listing_and_isolation,
+    run_keeps_its_correlation_id,
     run_status_rules,
     claim_is_exclusive_under_concurrency,
     claim_any_run,

@@ -442,6 +442,49 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     echo.close().await;
 }
 
+/// A cancellation through the run's handle is recorded like `cancel_run`'s: `run.cancel` by
+/// the principal that started the run (with its request context), then `run.finish`.
+async fn cancelling_through_the_handle_is_audited(builder: EchoBuilder) {
+    let echo = builder
+        .provider(simulated(7, Duration::from_millis(200), FailureRates::default()))
+        .build()
+        .await
+        .unwrap();
+    let me = account(&echo, "handle").await.with_request(request(3));
+    let exp = echo.create_experiment(&me, spec(5)).await.unwrap();
+    let before = head(&echo).await;
+    let handle = echo
+        .start_run(
+            &me,
+            exp.id,
+            RunOptions {
+                concurrency: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let run = handle.run_id();
+    handle.cancel();
+    let report = handle.wait().await.unwrap();
+    assert_eq!(report.status, echo_core::model::RunStatus::Cancelled);
+
+    let ev = events_after(&echo, before).await;
+    let actions: Vec<&str> = ev.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["run.enqueue", "run.cancel", "run.finish"], "{ev:#?}");
+    assert_one(
+        &ev[1..2],
+        AuditAction::RunCancel,
+        ActorKind::Host,
+        Some(("run", run.to_string())),
+    );
+    assert_eq!(ev[1].details["via"], "run_handle");
+    assert_eq!(ev[1].request.correlation_id.as_deref(), Some("corr-3"));
+    assert_eq!(ev[2].details["status"], "cancelled");
+    assert!(echo.verify_audit_chain(&Principal::admin()).await.unwrap().ok);
+    echo.close().await;
+}
+
 async fn refusals_are_audited_as_denied_or_failed(builder: EchoBuilder) {
     let (echo, _clock) = engine(builder).await;
     let me = account(&echo, "a").await;
@@ -787,6 +830,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     every_audited_operation_writes_exactly_its_event,
     refusals_are_audited_as_denied_or_failed,
+    cancelling_through_the_handle_is_audited,
     no_secret_reaches_the_audit_trail,
     the_query_is_admin_only_filters_and_paginates,
     retention_and_erasure_keep_the_chain_verifiable,

@@ -440,6 +440,37 @@ async fn a_large_export_is_streamed_in_bounded_chunks(builder: EchoBuilder) {
     assert_eq!(runs.items.len(), 1);
 }
 
+/// A sample whose answer retention erased exports `raw_answer: null` (and no raw
+/// response), with its hash, mentions and anonymization time: the bundle never revives
+/// erased text, and still holds the facts the reports came from.
+async fn an_anonymized_sample_exports_no_answer_text(builder: EchoBuilder) {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let echo = builder
+        .provider(simulated(3, Duration::ZERO, FailureRates::none()))
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let alice = tenant(&echo, "alice").await;
+    let later = t0() + chrono::Duration::days(91);
+    clock.set(later);
+    let retained = echo.apply_retention(&Principal::admin(), later).await.unwrap();
+    assert!(retained.samples_anonymized > 0, "{retained:?}");
+
+    let (_, json) = export(&echo, &alice.principal).await;
+    let exported = json["samples"].as_array().unwrap();
+    assert_eq!(exported.len(), 2 * 12);
+    for item in exported {
+        assert_eq!(item["raw_answer"], Value::Null, "{item}");
+        assert_eq!(item.get("raw_response"), Some(&Value::Null), "{item}");
+        assert!(item["anonymized_at"].is_string(), "{item}");
+        assert!(item["answer_sha256"].as_str().is_some_and(|h| h.len() == 64), "{item}");
+    }
+    let mentions: usize = exported.iter().map(|s| s["mentions"].as_array().unwrap().len()).sum();
+    assert!(mentions > 0, "the facts stay");
+    echo.close().await;
+}
+
 /// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
@@ -468,4 +499,5 @@ macro_rules! on_both_backends {
 on_both_backends!(
     export_round_trips_with_the_stores_counts,
     a_large_export_is_streamed_in_bounded_chunks,
+    an_anonymized_sample_exports_no_answer_text,
 );

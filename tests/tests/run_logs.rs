@@ -162,10 +162,14 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
         .await
         .unwrap();
     let echo_key = created.secret.expose_secret().to_string();
-    let me = echo.authenticate(&echo_key).await.unwrap().with_request(RequestContext {
-        correlation_id: Some(correlation.clone()),
-        ..Default::default()
-    });
+    let me = echo
+        .authenticate(&echo_key)
+        .await
+        .unwrap()
+        .with_request(RequestContext {
+            correlation_id: Some(correlation.clone()),
+            ..Default::default()
+        });
     let spec = ExperimentSpec {
         prompts: vec!["best widget vendor?".into(), "who makes widgets?".into()],
         brands: vec![BrandSpec::target("Acme")],
@@ -194,7 +198,11 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
     );
     // The answers did pass through this process and were stored.
     let records = echo.store().load_samples(me.account_id(), report.run_id).await.unwrap();
-    assert!(records.iter().all(|r| r.sample.raw_answer.as_deref().unwrap().contains(&answer_marker)));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.sample.raw_answer.as_deref().unwrap().contains(&answer_marker))
+    );
     echo.report(&me, report.run_id).await.unwrap();
     echo.reanalyze(&me, report.run_id, vec![BrandSpec::target("Acme")])
         .await
@@ -224,7 +232,10 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
         .start();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !echo.get_run(&me, queued.id).await.unwrap().status.is_terminal() {
-        assert!(tokio::time::Instant::now() < deadline, "the worker never finished the run");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never finished the run"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     worker.shutdown(Duration::from_secs(5)).await.unwrap();
@@ -236,10 +247,7 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
     assert_no_part_of(&text, &echo_key[10..], "the Echo API key");
 
     // Not vacuous: every sample's span was captured with the run's ids and correlation id.
-    for (run, expected, samples) in [
-        (report.run_id, &correlation, 6),
-        (queued.id, &worker_correlation, 6),
-    ] {
+    for (run, expected, samples) in [(report.run_id, &correlation, 6), (queued.id, &worker_correlation, 6)] {
         let spans = sample_spans(&text, run);
         assert!(spans.len() >= samples, "{} sample span lines of run {run}", spans.len());
         for span in &spans {
@@ -250,7 +258,8 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
         }
     }
     assert!(
-        text.lines().any(|l| l.contains("\"name\":\"run\"") && l.contains(&correlation)),
+        text.lines()
+            .any(|l| l.contains("\"name\":\"run\"") && l.contains(&correlation)),
         "the run span carries the correlation id"
     );
 }

@@ -172,7 +172,11 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
     ("set_schedule(None)", AuditAction::ScheduleClear, true),
     ("enqueue_run / start_run", AuditAction::RunEnqueue, true),
     ("resume_run", AuditAction::RunResume, false),
-    ("cancel_run", AuditAction::RunCancel, true),
+    (
+        "cancel_run; RunHandle::cancel (written by the execution)",
+        AuditAction::RunCancel,
+        true,
+    ),
     (
         "run finalization (executor, worker, sweep)",
         AuditAction::RunFinish,
@@ -203,7 +207,11 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
         AuditAction::RetentionApply,
         false,
     ),
-    ("reanalyze (reads a run's raw answers)", AuditAction::SamplesReadRaw, false),
+    (
+        "reanalyze (reads a run's raw answers)",
+        AuditAction::SamplesReadRaw,
+        false,
+    ),
 ];
 
 #[cfg(test)]

@@ -417,7 +417,7 @@ impl Echo {
         options: RunOptions,
     ) -> Result<RunHandle> {
         let run = self.enqueue_run(principal, experiment_id, &options).await?;
-        self.execute(run, options.concurrency).await
+        self.execute(principal, run, options.concurrency).await
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one enqueued
@@ -438,7 +438,7 @@ impl Echo {
             // Resuming changes nothing in the store by itself (the execution claims samples
             // later): the request is recorded on its own.
             self.inner.store.append_audit(&audit).await?;
-            self.execute(run, None).await
+            self.execute(principal, run, None).await
         })
         .await
     }
@@ -472,7 +472,8 @@ impl Echo {
         }))
     }
 
-    async fn execute(&self, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
+    /// Executes `run` here for `principal` (who is recorded if the handle cancels it).
+    async fn execute(&self, principal: &Principal, run: Run, concurrency: Option<usize>) -> Result<RunHandle> {
         let concurrency = concurrency
             .or(self.inner.config.concurrency)
             .unwrap_or_else(|| self.inner.providers.default_concurrency(&run.spec.targets));
@@ -498,10 +499,16 @@ impl Echo {
             .insert(run_id, cancel.clone());
         let inner = self.inner.clone();
         let token = cancel.clone();
+        let handle_cancel = super::handle::HandleCancel::new(
+            self.audit_record(principal, AuditAction::RunCancel)
+                .target("run", run_id)
+                .detail("via", "run_handle"),
+        );
+        let requested = handle_cancel.clone();
         let span = super::trace::run_span(&ctx.run, ctx.correlation_id.as_deref(), concurrency);
         let task = tokio::spawn(tracing::Instrument::instrument(
             async move {
-                let result = execute_run(ctx, progress_tx, token).await;
+                let result = execute_run(ctx, progress_tx, token, requested).await;
                 inner.active.lock().expect("active runs poisoned").remove(&run_id);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "run execution failed; unfinished samples can be resumed");
@@ -510,7 +517,7 @@ impl Echo {
             },
             span,
         ));
-        Ok(RunHandle::new(run_id, progress_rx, cancel, task))
+        Ok(RunHandle::new(run_id, progress_rx, cancel, handle_cancel, task))
     }
 
     /// Cancels a run: an execution in this process stops (as [`RunHandle::cancel`]); a run

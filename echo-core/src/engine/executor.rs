@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Progress;
 use super::dispatcher::{Claimed, DispatchConfig, WorkSource, dispatch};
+use super::handle::HandleCancel;
 use super::persister::{BatchObserver, PersisterHandle};
 use super::run_context::RunContext;
 use crate::model::{Report, RunStatus, SampleCounts};
@@ -26,10 +27,13 @@ use crate::{Error, Result};
 
 /// Runs `ctx.run` until no sample is left (or cancellation), then finalizes it and returns
 /// its report.
+/// `handle_cancel` says whether the run's handle asked for the cancellation (then its
+/// `run.cancel` event is written here).
 pub(crate) async fn execute_run(
     ctx: Arc<RunContext>,
     progress: watch::Sender<Progress>,
     cancel: CancellationToken,
+    handle_cancel: Arc<HandleCancel>,
 ) -> Result<Report> {
     let run = &ctx.run;
     let account = run.account_id;
@@ -84,6 +88,9 @@ pub(crate) async fn execute_run(
 
     let now = ctx.clock.now();
     if cancel.is_cancelled() {
+        if let Some(request) = handle_cancel.requested_record(now) {
+            ctx.store.append_audit(&request).await?;
+        }
         let audit = super::finalize::finish_record(account, run.id, now).detail("status", "cancelled");
         super::finalize::cancel_run(&*ctx.store, account, run.id, now, &audit).await?;
     } else {

@@ -1,5 +1,9 @@
 //! A handle on an executing run.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
 use futures::Stream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -7,8 +11,36 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
+use crate::audit::AuditRecord;
 use crate::model::{Report, RunId};
 use crate::{Error, Result};
+
+/// A cancellation asked through [`RunHandle::cancel`], with the `run.cancel` event naming
+/// the principal that started the execution. `cancel` is not async and holds no store, so
+/// the execution writes the event when it stops (as `Echo::cancel_run` writes its own).
+#[derive(Debug)]
+pub(crate) struct HandleCancel {
+    requested: AtomicBool,
+    record: AuditRecord,
+}
+
+impl HandleCancel {
+    pub(crate) fn new(record: AuditRecord) -> Arc<Self> {
+        Arc::new(Self {
+            requested: AtomicBool::new(false),
+            record,
+        })
+    }
+
+    /// The event to write, dated `now`, if the handle asked for the cancellation.
+    pub(crate) fn requested_record(&self, now: DateTime<Utc>) -> Option<AuditRecord> {
+        self.requested.load(Ordering::SeqCst).then(|| {
+            let mut record = self.record.clone();
+            record.occurred_at = crate::store::truncate_to_millis(now);
+            record
+        })
+    }
+}
 
 /// An executing run: watch its progress, wait for its report, or cancel it.
 ///
@@ -18,6 +50,7 @@ pub struct RunHandle {
     run_id: RunId,
     progress: watch::Receiver<Progress>,
     cancel: CancellationToken,
+    handle_cancel: Arc<HandleCancel>,
     task: JoinHandle<Result<Report>>,
 }
 
@@ -26,12 +59,14 @@ impl RunHandle {
         run_id: RunId,
         progress: watch::Receiver<Progress>,
         cancel: CancellationToken,
+        handle_cancel: Arc<HandleCancel>,
         task: JoinHandle<Result<Report>>,
     ) -> Self {
         Self {
             run_id,
             progress,
             cancel,
+            handle_cancel,
             task,
         }
     }
@@ -55,8 +90,11 @@ impl RunHandle {
 
     /// Asks the run to stop: no new sample starts, in-flight calls are abandoned, and
     /// samples not yet answered are marked cancelled. `wait` then returns the report of
-    /// what was answered, with status `cancelled`.
+    /// what was answered, with status `cancelled`. The request is audited (`run.cancel`,
+    /// detail `via: run_handle`, by the principal that started the execution) when the
+    /// execution stops; a run that had already finished records nothing.
     pub fn cancel(&self) {
+        self.handle_cancel.requested.store(true, Ordering::SeqCst);
         self.cancel.cancel();
     }
 

@@ -31,7 +31,7 @@ fn assert_ok(v: &AuditVerification, what: &str) {
 }
 
 /// The time after every event already in the chain (checks may share a store and run twice).
-async fn after_last(store: &dyn Store) -> DateTime<Utc> {
+pub(super) async fn after_last(store: &dyn Store) -> DateTime<Utc> {
     let head = store.audit_head().await.expect("head");
     let rows = store.audit_rows(head.seq, 1).await.expect("rows");
     let last = rows

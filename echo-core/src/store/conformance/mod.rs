@@ -59,7 +59,8 @@ pub use rate_limit::{
 };
 pub use runs::{
     cancel_pending_leaves_leased, delete_experiment_cascades_and_conflicts, enqueue_is_atomic_and_isolated,
-    load_samples_contents_and_order, run_listing_and_isolation, run_status_rules, sample_counts_by_status,
+    load_samples_contents_and_order, run_keeps_its_correlation_id, run_listing_and_isolation, run_status_rules,
+    sample_counts_by_status,
 };
 pub use schedules::{schedule_set_get_due, scheduled_run_once_per_slot};
 
@@ -76,6 +77,7 @@ pub async fn run_all(store: &dyn Store) {
     experiment_pagination(store).await;
     enqueue_is_atomic_and_isolated(store).await;
     run_listing_and_isolation(store).await;
+    run_keeps_its_correlation_id(store).await;
     run_status_rules(store).await;
     claim_is_exclusive_under_concurrency(store).await;
     lease_expiry_returns_samples(store).await;

@@ -163,6 +163,44 @@ pub async fn run_listing_and_isolation(store: &dyn Store) {
     assert_eq!(err.field(), Some("page.after"));
 }
 
+/// A run keeps the correlation id of the request recorded in its `run.enqueue` event (none
+/// when enqueued without one); only its own account reads it.
+pub async fn run_keeps_its_correlation_id(store: &dyn Store) {
+    use crate::audit::{AuditAction, AuditRecord};
+    let owner = account(store, "correlated").await;
+    let exp = experiment(store, owner.id, t0()).await;
+
+    let plain = run(&exp, 0, t0());
+    store.enqueue_run(&plain, &[]).await.expect("enqueue");
+    assert_eq!(store.run_correlation_id(owner.id, plain.id).await.expect("read"), None);
+
+    let correlated = run(&exp, 0, t0());
+    // Dated after every event in the chain, as the audit checks expect of a shared store.
+    let at = super::audit::after_last(store).await;
+    let mut audit =
+        AuditRecord::system("test", Some(owner.id), AuditAction::RunEnqueue, at).target("run", correlated.id);
+    audit.request.correlation_id = Some("corr-42".into());
+    store
+        .enqueue_run_audited(&correlated, &[], &audit)
+        .await
+        .expect("enqueue audited");
+    assert_eq!(
+        store
+            .run_correlation_id(owner.id, correlated.id)
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("corr-42")
+    );
+
+    let intruder = account(store, "correlated-intruder").await;
+    assert_kind(
+        store.run_correlation_id(intruder.id, correlated.id).await,
+        ErrorKind::NotFound,
+        "another account's run",
+    );
+}
+
 /// `started_at` is set on the first move to running; `finished_at` when terminal; a
 /// terminal status is never overwritten; setting the current status reports no change.
 pub async fn run_status_rules(store: &dyn Store) {

@@ -173,11 +173,12 @@ impl RunStore for PgStore {
     }
 
     async fn run_correlation_id(&self, account: AccountId, id: RunId) -> Result<Option<String>> {
-        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT correlation_id FROM runs WHERE id = $1 AND account_id = $2")
-            .bind(id.0)
-            .bind(account.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT correlation_id FROM runs WHERE id = $1 AND account_id = $2")
+                .bind(id.0)
+                .bind(account.0)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|(correlation_id,)| correlation_id)
             .ok_or_else(|| Error::not_found("run", id))
     }
