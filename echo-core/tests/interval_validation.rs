@@ -9,8 +9,8 @@
 //! `cargo test -p echo-core --test interval_validation -- --ignored --nocapture`.
 
 use echo_core::analysis::{
-    clustered_interval, compare_proportions, power_two_proportions, samples_for_change, samples_for_half_width,
-    wilson_interval,
+    clustered_caveat, clustered_interval, compare_proportions, power_two_proportions, samples_for_change,
+    samples_for_half_width, wilson_interval,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -247,6 +247,69 @@ fn interval_study() {
                 100.0 * f64::from(flagged) / 20_000.0,
                 100.0 * power_two_proportions(p1, p2, n, 0.05).unwrap()
             );
+        }
+    }
+}
+
+#[test]
+#[ignore = "study for docs/metrics.md; run with --ignored --nocapture"]
+fn clustered_study() {
+    println!(
+        "\n### Clustered roll-up coverage by true rate, prompts and ICC (20 answers per prompt, 4,000 per cell)\n"
+    );
+    println!("| ICC | prompts | 0.02 | 0.05 | 0.10 | 0.20 | 0.50 | uniform 0.02…0.98 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut seed = 7_000;
+    for icc in [0.0, 0.02, 0.05, 0.1, 0.2] {
+        for prompts in [3usize, 5, 10, 20, 40] {
+            let mut row = Vec::new();
+            for p in [0.02, 0.05, 0.1, 0.2, 0.5] {
+                seed += 1;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let hits = (0..4_000)
+                    .filter(|_| {
+                        let counts = clustered_counts(p, icc, prompts, 20, &mut rng);
+                        clustered_interval(&counts).unwrap().interval.contains(p)
+                    })
+                    .count();
+                row.push(format!("{:.1}%", 100.0 * hits as f64 / 4_000.0));
+            }
+            seed += 1;
+            let (c, _, _) = clustered_coverage(icc, prompts, 20, 4_000, seed);
+            println!("| {icc} | {prompts} | {} | {:.1}% |", row.join(" | "), 100.0 * c);
+        }
+    }
+
+    println!(
+        "\n### Roll-ups with at least 10 prompts and at least 5 informative prompts (`clustered_caveat` is None): coverage by true rate (share of roll-ups flagged), 20 answers per prompt, 4,000 roll-ups per cell\n"
+    );
+    println!("| ICC | prompts | 0.02 | 0.05 | 0.10 | 0.20 | 0.50 |");
+    println!("|---|---|---|---|---|---|---|");
+    for icc in [0.0, 0.05, 0.1, 0.2] {
+        for prompts in [10usize, 20, 40] {
+            let mut row = Vec::new();
+            for p in [0.02, 0.05, 0.1, 0.2, 0.5] {
+                seed += 1;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let (mut kept, mut hits) = (0u32, 0u32);
+                for _ in 0..4_000 {
+                    let counts = clustered_counts(p, icc, prompts, 20, &mut rng);
+                    if clustered_caveat(&counts).is_none() {
+                        kept += 1;
+                        hits += u32::from(clustered_interval(&counts).unwrap().interval.contains(p));
+                    }
+                }
+                row.push(if kept == 0 {
+                    "— (100%)".to_string()
+                } else {
+                    format!(
+                        "{:.1}% ({:.0}%)",
+                        100.0 * f64::from(hits) / f64::from(kept),
+                        100.0 * (1.0 - f64::from(kept) / 4_000.0)
+                    )
+                });
+            }
+            println!("| {icc} | {prompts} | {} |", row.join(" | "));
         }
     }
 }

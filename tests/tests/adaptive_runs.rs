@@ -246,6 +246,8 @@ async fn bad_goals_are_refused_before_anything_is_reserved_or_written(builder: E
         (goal(f64::NAN, 20, 60), "options.adaptive.goal.half_width"),
         (goal(0.05, 80, 60), "options.adaptive.goal.max_samples"),
         (goal(0.05, 0, 60), "options.adaptive.goal.min_samples"),
+        // Below the 20 answers from which the default rule's coverage is verified.
+        (goal(0.05, 5, 60), "options.adaptive.goal.min_samples"),
         (goal(0.05, 20, 60_000), "options.adaptive.goal.max_samples"),
     ] {
         let err = echo

@@ -1,7 +1,10 @@
-//! Decision statistics through the engine: precision plans priced like estimates, and
-//! visibility series over an experiment's runs that flag a real change and not noise.
+//! Decision statistics through the engine: precision plans priced like estimates,
+//! visibility series over an experiment's runs that flag a real change and not noise, and
+//! two targets of one run compared brand by brand (on SQLite and PostgreSQL).
 
 mod common;
+#[path = "../../echo-core/tests/pg_support/mod.rs"]
+mod pg_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use echo_core::ErrorKind;
 use echo_core::analysis::{PlanRequest, PrecisionScope};
-use echo_core::engine::{Echo, RunOptions};
+use echo_core::engine::{Echo, EchoBuilder, RunOptions};
 use echo_core::model::{ExperimentSpec, Target};
 use echo_core::provider::{
     BrandBehavior, ChatRequest, ChatResponse, FailureRates, LatencyModel, LlmError, ModelPrice, PricingTable, Provider,
@@ -189,4 +192,109 @@ async fn plans_are_priced_like_estimates() {
         echo.plan(&other, exp.id, request).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
+}
+
+/// Two targets of one run whose true visibilities differ for one brand only: model-b names
+/// Globex in 75% of answers, model-a in 40%. Compared per brand, the difference is flagged
+/// for Globex (its interval covers the true +35 points) and for no other brand.
+async fn two_targets_of_a_run_differ_where_the_truth_differs(builder: EchoBuilder) {
+    let mut config = SimulatedConfig::new("simulated", 11).latency(LatencyModel::zero());
+    for (name, p) in TRUTH {
+        config = config.brand(BrandBehavior::new(name, p));
+    }
+    let config = config.model_override("model-b", "Globex", 0.75);
+    let echo = builder.provider(Simulated::new(config).unwrap()).build().await.unwrap();
+    let me = account(&echo, "a").await;
+    let exp = echo.create_experiment(&me, spec(100)).await.unwrap();
+    let options = RunOptions {
+        seed: Some(3),
+        ..Default::default()
+    };
+    let report = echo
+        .start_run(&me, exp.id, options)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let (a, b) = (Target::new("simulated", "model-a"), Target::new("simulated", "model-b"));
+
+    let c = echo.compare_targets(&me, report.run_id, &a, &b, 0.05).await.unwrap();
+    assert_eq!((&c.first, &c.second, c.run_id), (&a, &b, report.run_id));
+    // 4 brands × (roll-up + 2 prompts).
+    assert_eq!(c.differences.len(), 12);
+    let rollup = |brand: &str| {
+        c.differences
+            .iter()
+            .find(|d| d.brand == brand && d.prompt_index.is_none())
+            .unwrap()
+    };
+    let globex = &rollup("Globex").visibility;
+    assert_eq!(globex.before.trials, 200);
+    assert_eq!(globex.after.trials, 200);
+    // The same counts as the report's per-target groups.
+    assert_eq!(
+        globex.before,
+        report.target(&a).unwrap().brand("Globex").unwrap().visibility
+    );
+    assert!(globex.significant, "{globex:?}");
+    assert!(globex.interval.contains(0.35), "{globex:?}");
+    for brand in ["Acme", "Initech", "Umbrella"] {
+        let d = &rollup(brand).visibility;
+        assert!(!d.significant, "{brand}: {d:?}");
+        assert!(d.interval.contains(0.0), "{brand}: {d:?}");
+    }
+    // Per prompt: 100 answers a side, Globex still flagged on each prompt.
+    let per_prompt: Vec<_> = c
+        .differences
+        .iter()
+        .filter(|d| d.brand == "Globex" && d.prompt_index.is_some())
+        .collect();
+    assert_eq!(per_prompt.len(), 2);
+    assert!(
+        per_prompt
+            .iter()
+            .all(|d| d.visibility.before.trials == 100 && d.visibility.significant)
+    );
+    // The order differs: Globex passes Acme (60%) on model-b.
+    assert_eq!(c.rank_stability.before[0], "Acme");
+    assert_eq!(c.rank_stability.after[0], "Globex");
+
+    // The same target twice, a target not in the run, a bad alpha: named; another
+    // account's run is not found.
+    let field = |e: echo_core::Error| e.field().map(str::to_string);
+    let err = echo
+        .compare_targets(&me, report.run_id, &a, &a, 0.05)
+        .await
+        .unwrap_err();
+    assert_eq!(field(err).as_deref(), Some("second"));
+    let missing = Target::new("simulated", "model-z");
+    let err = echo
+        .compare_targets(&me, report.run_id, &missing, &b, 0.05)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(field(err).as_deref(), Some("first"));
+    let err = echo.compare_targets(&me, report.run_id, &a, &b, 0.0).await.unwrap_err();
+    assert_eq!(field(err).as_deref(), Some("alpha"));
+    let other = account(&echo, "b").await;
+    let err = echo
+        .compare_targets(&other, report.run_id, &a, &b, 0.05)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    echo.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_targets_of_a_run_compared_on_sqlite() {
+    two_targets_of_a_run_differ_where_the_truth_differs(Echo::builder().sqlite_memory()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_targets_of_a_run_compared_on_postgres() {
+    let Some(db) = pg_support::TestDb::create("two_targets_compared").await else {
+        return;
+    };
+    two_targets_of_a_run_differ_where_the_truth_differs(Echo::builder().database_url(&db.url)).await;
 }

@@ -11,7 +11,9 @@
 
 use crate::analysis::stats::{WILSON_Z, wilson_interval_z};
 use crate::analysis::student_t::t_quantile;
-use crate::model::ClusteredInterval;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ClusteredInterval, Report, ReportGroup, Target};
 
 /// The cluster-robust 95% interval of the pooled proportion Σ successes / Σ trials over
 /// `clusters` = (successes, trials) per prompt, or `None` with fewer than two clusters that
@@ -68,6 +70,113 @@ pub fn clustered_interval(clusters: &[(u64, u64)]) -> Option<ClusteredInterval> 
     })
 }
 
+/// The fewest prompts with which the clustered interval's coverage was measured within
+/// 95 ± 2% (`docs/metrics.md`, "Several prompts"); with fewer it is conservative.
+pub const CLUSTERED_MIN_PROMPTS: u32 = 10;
+
+/// The fewest informative prompts (see [`ClusteredCaveat::FewInformativePrompts`]) with
+/// which the clustered interval's coverage was measured within 95 ± 2%.
+pub const CLUSTERED_MIN_INFORMATIVE_PROMPTS: u32 = 5;
+
+/// Why a clustered interval is outside the range where its coverage was measured at
+/// 95 ± 2% (`docs/metrics.md`, "Several prompts"). Read the interval with this in mind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "caveat", rename_all = "snake_case")]
+pub enum ClusteredCaveat {
+    /// Fewer than [`CLUSTERED_MIN_INFORMATIVE_PROMPTS`] prompts (or, with fewer prompts,
+    /// not every prompt) name the brand at all, or as few leave it out at least once: a rare (or near-universal) brand
+    /// whose between-prompt spread rests on a handful of prompts. When prompts differ
+    /// strongly the interval can then cover far less than 95% (80–87% measured).
+    FewInformativePrompts { informative: u32 },
+    /// Fewer than [`CLUSTERED_MIN_PROMPTS`] prompts with answers: the between-prompt
+    /// variation is estimated from few prompts and allowed for generously, so the interval
+    /// is conservative (96–99% measured when prompts are alike) and wide.
+    FewPrompts { clusters: u32 },
+}
+
+/// The caveat of the clustered interval over `clusters` = (successes, trials) per prompt,
+/// `None` inside the measured range (at least [`CLUSTERED_MIN_PROMPTS`] prompts with answers,
+/// at least [`CLUSTERED_MIN_INFORMATIVE_PROMPTS`] informative ones) or when there is no
+/// clustered interval (fewer than two prompts with answers).
+pub fn clustered_caveat(clusters: &[(u64, u64)]) -> Option<ClusteredCaveat> {
+    let used: Vec<(u64, u64)> = clusters
+        .iter()
+        .filter(|(_, m)| *m > 0)
+        .map(|&(y, m)| (y.min(m), m))
+        .collect();
+    if used.len() < 2 {
+        return None;
+    }
+    let naming = used.iter().filter(|(y, _)| *y > 0).count();
+    let leaving_out = used.iter().filter(|(y, m)| y < m).count();
+    let informative = u32::try_from(naming.min(leaving_out)).unwrap_or(u32::MAX);
+    let prompts = u32::try_from(used.len()).unwrap_or(u32::MAX);
+    // With fewer than 5 prompts, "rare" means some prompts inform nothing.
+    if informative < CLUSTERED_MIN_INFORMATIVE_PROMPTS.min(prompts) {
+        Some(ClusteredCaveat::FewInformativePrompts { informative })
+    } else if prompts < CLUSTERED_MIN_PROMPTS {
+        Some(ClusteredCaveat::FewPrompts { clusters: prompts })
+    } else {
+        None
+    }
+}
+
+/// A roll-up brand whose `visibility_clustered` has a caveat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollupCaveat {
+    /// The `by_target` roll-up of this target, or `overall` (`None`).
+    pub target: Option<Target>,
+    pub brand: String,
+    pub caveat: ClusteredCaveat,
+}
+
+/// Every clustered interval of `report` (its `by_target` and `overall` roll-ups) outside the
+/// range where its coverage was measured, with the reason: the clusters are recovered from
+/// the report's cells exactly as the report built them (per target: its prompts; overall:
+/// each prompt pooled over targets).
+pub fn clustered_caveats(report: &Report) -> Vec<RollupCaveat> {
+    let mut out = Vec::new();
+    let prompts = report.prompts.len();
+    let cell = |target: &Option<Target>, p: usize| {
+        report
+            .cells
+            .iter()
+            .find(|c| &c.target == target && c.prompt_index == u32::try_from(p).ok())
+    };
+    let mut check =
+        |target: Option<Target>, brands: &[crate::model::BrandMetrics], clusters: &dyn Fn(&str) -> Vec<(u64, u64)>| {
+            for b in brands.iter().filter(|b| b.visibility_clustered.is_some()) {
+                if let Some(caveat) = clustered_caveat(&clusters(&b.brand)) {
+                    out.push(RollupCaveat {
+                        target: target.clone(),
+                        brand: b.brand.clone(),
+                        caveat,
+                    });
+                }
+            }
+        };
+    let counts = |c: Option<&ReportGroup>, brand: &str| {
+        c.and_then(|c| c.brand(brand))
+            .map_or((0, 0), |m| (m.visibility.successes, m.visibility.trials))
+    };
+    check(None, &report.overall.brands, &|brand| {
+        (0..prompts)
+            .map(|p| {
+                report.by_target.iter().fold((0, 0), |(y, m), g| {
+                    let (dy, dm) = counts(cell(&g.target, p), brand);
+                    (y + dy, m + dm)
+                })
+            })
+            .collect()
+    });
+    for g in &report.by_target {
+        check(g.target.clone(), &g.brands, &|brand| {
+            (0..prompts).map(|p| counts(cell(&g.target, p), brand)).collect()
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +229,37 @@ mod tests {
         // binomial 0.16/500 = 0.00032 → d = 0.83333; n* = 500/0.83333 · (1.959964/2.2621572)² = 450.41.
         assert!((c.design_effect - 0.833_333).abs() < 1e-5, "{}", c.design_effect);
         assert!((c.effective_trials - 450.41).abs() < 0.05, "{}", c.effective_trials);
+    }
+
+    #[test]
+    fn caveats_flag_few_prompts_and_rare_brands() {
+        assert_eq!(clustered_caveat(&[(3, 10)]), None);
+        assert_eq!(
+            clustered_caveat(&[(3, 10); 5]),
+            Some(ClusteredCaveat::FewPrompts { clusters: 5 })
+        );
+        assert_eq!(clustered_caveat(&[(3, 10); 10]), None);
+        // Named by 4 of 12 prompts: rare.
+        let mut rare = vec![(0, 20); 8];
+        rare.extend([(1, 20), (2, 20), (9, 20), (1, 20)]);
+        assert_eq!(
+            clustered_caveat(&rare),
+            Some(ClusteredCaveat::FewInformativePrompts { informative: 4 })
+        );
+        // Left out by only 3 of 10 prompts: near-universal.
+        let mut common = vec![(20, 20); 7];
+        common.extend([(19, 20), (15, 20), (18, 20)]);
+        assert_eq!(
+            clustered_caveat(&common),
+            Some(ClusteredCaveat::FewInformativePrompts { informative: 3 })
+        );
+        // Prompts without answers do not count.
+        let mut sparse = vec![(3, 10); 9];
+        sparse.push((0, 0));
+        assert_eq!(
+            clustered_caveat(&sparse),
+            Some(ClusteredCaveat::FewPrompts { clusters: 9 })
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::{ProportionChange, compare_proportions};
 use super::rank_stats::{kendall_tau_b, rank_biased_overlap};
-use crate::Result;
 use crate::model::{Report, ReportGroup, RunId, Target};
+use crate::{Error, Result};
 
 /// The change of one brand's visibility on one target (or overall, `target: None`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,128 @@ pub fn compare_reports(before: &Report, after: &Report, alpha: f64) -> Result<Ru
         after: after.run_id,
         alpha,
         changes,
+        rank_stability,
+    })
+}
+
+/// Every brand's visibility on one target against another target of the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetComparison {
+    pub run_id: RunId,
+    /// The reference target: the `before` side of every difference.
+    pub first: Target,
+    /// The compared target: the `after` side (differences are `second − first`).
+    pub second: Target,
+    /// Significance level of the tests.
+    pub alpha: f64,
+    /// Per brand (catalog order): the two targets' roll-ups over prompts first
+    /// (`prompt_index: None`), then per prompt in spec order. Slices without answers on
+    /// either side are left out.
+    pub differences: Vec<TargetDifference>,
+    /// How similar the brands' order by visibility is on the two targets' roll-ups
+    /// (`before` = `first`, `after` = `second`; `target` is `None`).
+    pub rank_stability: RankStability,
+}
+
+/// The difference of one brand's visibility between two targets, over all prompts
+/// (`prompt_index: None`) or for one prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetDifference {
+    pub brand: String,
+    pub prompt_index: Option<u32>,
+    /// `before` = the first target, `after` = the second: `difference` is second − first,
+    /// with the Newcombe interval, p-value and `significant` flag of [`compare_proportions`].
+    pub visibility: ProportionChange,
+}
+
+impl TargetComparison {
+    /// The differences flagged significant.
+    pub fn significant(&self) -> impl Iterator<Item = &TargetDifference> {
+        self.differences.iter().filter(|d| d.visibility.significant)
+    }
+}
+
+/// Compares every brand's visibility on `second` against `first`, two targets of the run of
+/// `report`: on the targets' roll-ups over prompts and per prompt, with
+/// [`compare_proportions`] at level `alpha` (the two targets' answers are independent
+/// samples). Like the report's `visibility`, the comparison is about the prompts asked; it
+/// does not generalise over prompts. Errors (`InvalidInput`): the same target twice
+/// (`second`), a target not in the run (`first` / `second`), a bad `alpha`.
+pub fn compare_targets(report: &Report, first: &Target, second: &Target, alpha: f64) -> Result<TargetComparison> {
+    if first == second {
+        return Err(Error::invalid(
+            "second",
+            format!(
+                "{}/{} is also the first target; compare two different targets of the run",
+                second.provider, second.model
+            ),
+        ));
+    }
+    let group = |field: &str, target: &Target| {
+        report.target(target).ok_or_else(|| {
+            Error::invalid(
+                field,
+                format!(
+                    "{}/{} is not a target of run {}; its targets are {}",
+                    target.provider,
+                    target.model,
+                    report.run_id,
+                    report
+                        .by_target
+                        .iter()
+                        .filter_map(|g| g.target.as_ref().map(|t| format!("{}/{}", t.provider, t.model)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    };
+    let (a, b) = (group("first", first)?, group("second", second)?);
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(Error::invalid(
+            "alpha",
+            format!("must be strictly between 0 and 1 (e.g. 0.05), got {alpha}"),
+        ));
+    }
+    let cells = |target: &Target| -> Vec<&ReportGroup> {
+        report
+            .cells
+            .iter()
+            .filter(|c| c.target.as_ref() == Some(target))
+            .collect()
+    };
+    let (first_cells, second_cells) = (cells(first), cells(second));
+    let mut pairs: Vec<(Option<u32>, &ReportGroup, &ReportGroup)> = vec![(None, a, b)];
+    for cell in &second_cells {
+        if let Some(other) = first_cells.iter().find(|c| c.prompt_index == cell.prompt_index) {
+            pairs.push((cell.prompt_index, other, cell));
+        }
+    }
+    let mut differences = Vec::new();
+    for brand in &b.brands {
+        for &(prompt_index, x, y) in &pairs {
+            let (Some(old), Some(new)) = (x.brand(&brand.brand), y.brand(&brand.brand)) else {
+                continue;
+            };
+            let (old, new) = (&old.visibility, &new.visibility);
+            if old.trials == 0 || new.trials == 0 {
+                continue;
+            }
+            differences.push(TargetDifference {
+                brand: brand.brand.clone(),
+                prompt_index,
+                visibility: compare_proportions(old.successes, old.trials, new.successes, new.trials, alpha)?,
+            });
+        }
+    }
+    let mut rank_stability = rank_stability_of(a, b)?;
+    rank_stability.target = None;
+    Ok(TargetComparison {
+        run_id: report.run_id,
+        first: first.clone(),
+        second: second.clone(),
+        alpha,
+        differences,
         rank_stability,
     })
 }
@@ -215,6 +337,76 @@ mod tests {
         assert!((s.rank_biased_overlap.unwrap() - 0.9).abs() < 1e-12);
         assert_eq!(c.rank_stability[1].target, Some(t));
         assert_eq!(c.rank_stability[1].before, s.before);
+    }
+
+    #[test]
+    fn two_targets_of_one_run_by_brand_and_prompt() {
+        let (x, y) = (Target::new("sim", "x"), Target::new("sim", "y"));
+        let cell = |t: &Target, p: u32, answered: u64, brands: &[(&str, u64)]| ReportGroup {
+            prompt_index: Some(p),
+            ..group(Some(t.clone()), answered, brands)
+        };
+        let mut r = report(
+            group(None, 400, &[("A", 160), ("B", 100)]),
+            vec![
+                group(Some(x.clone()), 200, &[("A", 40), ("B", 50)]),
+                group(Some(y.clone()), 200, &[("A", 120), ("B", 50)]),
+            ],
+        );
+        r.cells = vec![
+            cell(&x, 0, 100, &[("A", 20), ("B", 25)]),
+            cell(&x, 1, 100, &[("A", 20), ("B", 25)]),
+            cell(&y, 0, 100, &[("A", 60), ("B", 25)]),
+            cell(&y, 1, 100, &[("A", 60), ("B", 25)]),
+        ];
+        let c = compare_targets(&r, &x, &y, 0.05).unwrap();
+        assert_eq!(
+            (c.first.clone(), c.second.clone(), c.run_id),
+            (x.clone(), y.clone(), r.run_id)
+        );
+        let keys: Vec<(&str, Option<u32>)> = c
+            .differences
+            .iter()
+            .map(|d| (d.brand.as_str(), d.prompt_index))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("A", None),
+                ("A", Some(0)),
+                ("A", Some(1)),
+                ("B", None),
+                ("B", Some(0)),
+                ("B", Some(1))
+            ]
+        );
+        let a = &c.differences[0].visibility;
+        // The same numbers compare_proportions gives for 40/200 → 120/200.
+        assert_eq!(*a, compare_proportions(40, 200, 120, 200, 0.05).unwrap());
+        assert!((a.difference - 0.4).abs() < 1e-12 && a.significant);
+        assert!(!c.differences[3].visibility.significant, "B is 25% on both");
+        assert_eq!(c.significant().count(), 3);
+        assert_eq!(c.rank_stability.before, ["B", "A"]);
+        assert_eq!(c.rank_stability.after, ["A", "B"]);
+        assert_eq!(c.rank_stability.target, None);
+
+        let field = |e: crate::Error| e.field().map(str::to_string);
+        assert_eq!(
+            field(compare_targets(&r, &x, &x, 0.05).unwrap_err()).as_deref(),
+            Some("second")
+        );
+        let z = Target::new("sim", "z");
+        let e = compare_targets(&r, &z, &y, 0.05).unwrap_err();
+        assert!(e.to_string().contains("sim/x, sim/y"), "{e}");
+        assert_eq!(field(e).as_deref(), Some("first"));
+        assert_eq!(
+            field(compare_targets(&r, &x, &z, 0.05).unwrap_err()).as_deref(),
+            Some("second")
+        );
+        assert_eq!(
+            field(compare_targets(&r, &x, &y, 1.5).unwrap_err()).as_deref(),
+            Some("alpha")
+        );
     }
 
     #[test]

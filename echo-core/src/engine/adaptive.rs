@@ -49,7 +49,8 @@ pub(crate) fn validate(options: &AdaptiveOptions, spec: &ExperimentSpec) -> Resu
         Error::InvalidInput { field, message } => Error::invalid(format!("options.adaptive.{field}"), message),
         other => other,
     };
-    options.goal.validate().map_err(named)?;
+    // The goal, and (for the default Wilson method) a min_samples where coverage is verified.
+    options.goal.check_verified(options.method).map_err(named)?;
     let goal = &options.goal;
     // ±0.5 is met by any single answer (every interval fits in [0, 1]): not a precision.
     if goal.half_width >= 0.5 {
@@ -139,7 +140,8 @@ impl<'a> Plan<'a> {
             .collect();
         Ok(Self {
             options,
-            rule: StoppingRule::with_method(options.goal, options.method)?,
+            // Checked when the run was admitted (`validate`); honoured as admitted.
+            rule: StoppingRule::unverified(options.goal, options.method)?,
             goal_brands,
             prompts: run.spec.prompts.len() as u64,
         })
@@ -354,6 +356,7 @@ mod tests {
             (options(0.5, 20, 381), "options.adaptive.goal.half_width"),
             (options(0.05, 50, 20), "options.adaptive.goal.max_samples"),
             (options(0.05, 0, 20), "options.adaptive.goal.min_samples"),
+            (options(0.05, 10, 381), "options.adaptive.goal.min_samples"),
             (options(0.05, 20, 40_000), "options.adaptive.goal.max_samples"),
         ] {
             let e = validate(&o, &s).unwrap_err();

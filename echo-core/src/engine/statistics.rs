@@ -1,13 +1,16 @@
-//! Decision statistics on the `Echo` facade: precision plans and visibility over time.
+//! Decision statistics on the `Echo` facade: precision plans, visibility over time and
+//! comparisons of two targets of a run.
 //!
 //! Thin wrappers that read what they need through `Echo`'s public operations (so tenant
 //! isolation and scopes are enforced there) and hand it to the pure functions in
 //! `analysis`.
 
 use super::Echo;
-use crate::analysis::{Plan, PlanRequest, VisibilitySeries, plan_run, visibility_series};
+use crate::analysis::{
+    Plan, PlanRequest, TargetComparison, VisibilitySeries, compare_targets, plan_run, visibility_series,
+};
 use crate::auth::Principal;
-use crate::model::{ExperimentId, PageRequest, RunStatus};
+use crate::model::{ExperimentId, PageRequest, RunId, RunStatus, Target};
 use crate::{Error, Result};
 
 /// The most runs one visibility series reads (each report is computed from its stored
@@ -25,6 +28,24 @@ impl Echo {
     pub async fn plan(&self, principal: &Principal, experiment_id: ExperimentId, request: PlanRequest) -> Result<Plan> {
         let experiment = self.get_experiment(principal, experiment_id).await?;
         plan_run(&experiment.spec, request, self.pricing())
+    }
+
+    /// Every brand's visibility on `second` against `first`, two targets of one run: per
+    /// brand, on the targets' roll-ups over prompts and per prompt, the difference
+    /// (second − first) with a Newcombe 95% interval, a p-value and a `significant` flag at
+    /// `alpha` (the test of [`Echo::compare_runs`]), and how the brands' order differs.
+    /// Errors: `InvalidInput` naming `first`, `second` or `alpha`; `NotFound` for another
+    /// account's run.
+    pub async fn compare_targets(
+        &self,
+        principal: &Principal,
+        run_id: RunId,
+        first: &Target,
+        second: &Target,
+        alpha: f64,
+    ) -> Result<TargetComparison> {
+        let report = self.report(principal, run_id).await?;
+        compare_targets(&report, first, second, alpha)
     }
 
     /// Every brand's visibility, overall and per target, over the experiment's last `limit`

@@ -21,7 +21,9 @@ pub const DEFAULT_MIN_SAMPLES: u64 = 20;
 pub struct AdaptiveGoal {
     /// The "±" wanted, as a proportion (0.05 for ±5 points), in (0, 0.5].
     pub half_width: f64,
-    /// Answers per target before the rule may stop (≥ 1).
+    /// Answers per target before the rule may stop (≥ 1; with the default Wilson method
+    /// ≥ [`AdaptiveGoal::verified_min_samples`], 20 unless the goal is very wide, or equal to
+    /// `max_samples`).
     pub min_samples: u64,
     /// Answers per target after which the rule stops whatever the widths (≥ `min_samples`).
     pub max_samples: u64,
@@ -98,6 +100,40 @@ impl AdaptiveGoal {
         Ok(())
     }
 
+    /// The smallest `min_samples` at which the default rule ([`SequentialMethod::Wilson`])
+    /// is verified for this goal: [`DEFAULT_MIN_SAMPLES`], or the worst-case fixed plan when
+    /// that is smaller (at that many answers every outcome meets the goal, so the rule stops
+    /// there whatever happens: a fixed-n Wilson interval).
+    pub fn verified_min_samples(&self) -> Result<u64> {
+        self.validate()?;
+        Ok(DEFAULT_MIN_SAMPLES.min(samples_for_half_width_z(self.half_width, 0.5, self.z())?))
+    }
+
+    /// Checks the goal (as [`validate`](Self::validate)) and that `method` is verified to
+    /// keep its coverage with it. The confidence sequence is valid at any stopping time, so
+    /// any `min_samples` goes. The sequential Wilson rule's coverage at the stop was
+    /// computed exactly (`docs/metrics.md`, "Adaptive runs") from [`DEFAULT_MIN_SAMPLES`]
+    /// answers: with fewer it can stop on a handful of answers, where Wilson intervals are
+    /// at their most discrete, and its coverage dips below 93% at some rates. So a Wilson
+    /// goal needs `min_samples` ≥ [`verified_min_samples`](Self::verified_min_samples), or
+    /// `min_samples` = `max_samples` (a fixed sample size, no optional stopping).
+    pub fn check_verified(&self, method: SequentialMethod) -> Result<()> {
+        self.validate()?;
+        let floor = self.verified_min_samples()?;
+        if method == SequentialMethod::Wilson && self.min_samples < floor && self.min_samples < self.max_samples {
+            return Err(Error::invalid(
+                "goal.min_samples",
+                format!(
+                    "{} is below {floor}: the sequential Wilson rule's coverage is verified from {floor} answers \
+                     (stopping on fewer can leave intervals that cover well under 95%); pass min_samples ≥ {floor}, \
+                     min_samples = max_samples for a fixed sample size, or the confidence_sequence method",
+                    self.min_samples
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The normal quantile of the two-sided `confidence` level.
     pub(crate) fn z(&self) -> f64 {
         z_for(self.confidence)
@@ -157,6 +193,31 @@ mod tests {
         ] {
             assert_eq!(field(g).as_deref(), Some(f));
         }
+    }
+
+    #[test]
+    fn wilson_goals_below_the_verified_minimum_are_refused() {
+        let ok = AdaptiveGoal::new(0.05).unwrap();
+        assert_eq!(ok.verified_min_samples().unwrap(), 20);
+        assert!(ok.check_verified(SequentialMethod::Wilson).is_ok());
+        for min in [1, 10, 19] {
+            let g = AdaptiveGoal { min_samples: min, ..ok };
+            let e = g.check_verified(SequentialMethod::Wilson).unwrap_err();
+            assert_eq!(e.field(), Some("goal.min_samples"));
+            assert!(e.to_string().contains("below 20"), "{e}");
+            // The confidence sequence is valid at any stopping time.
+            assert!(g.check_verified(SequentialMethod::ConfidenceSequence).is_ok());
+            // A fixed sample size is not optional stopping.
+            assert!(
+                AdaptiveGoal { max_samples: min, ..g }
+                    .check_verified(SequentialMethod::Wilson)
+                    .is_ok()
+            );
+        }
+        // A goal so wide that the worst-case plan is under 20: that plan is the floor.
+        let wide = AdaptiveGoal::new(0.25).unwrap();
+        assert_eq!(wide.verified_min_samples().unwrap(), wide.max_samples);
+        assert!(wide.check_verified(SequentialMethod::Wilson).is_ok());
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl StopTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::sequential::AdaptiveGoal;
+    use crate::analysis::sequential::{AdaptiveGoal, SequentialMethod};
 
     fn binomial_pmf(n: u64, s: u64, p: f64) -> f64 {
         use crate::analysis::compare::ln_gamma;
@@ -224,12 +224,15 @@ mod tests {
     fn two_look_rule_by_hand() {
         // ±0.25 between 5 and 6 answers, one brand at p = 0.3. At n = 5, Wilson half-widths:
         // s = 0 or 5: 0.2174 (stop); s = 1..4: ≥ 0.29 (continue). At n = 6 (max) everyone stops.
-        let rule = StoppingRule::new(AdaptiveGoal {
-            half_width: 0.25,
-            min_samples: 5,
-            max_samples: 6,
-            confidence: 0.95,
-        })
+        let rule = StoppingRule::unverified(
+            AdaptiveGoal {
+                half_width: 0.25,
+                min_samples: 5,
+                max_samples: 6,
+                confidence: 0.95,
+            },
+            SequentialMethod::Wilson,
+        )
         .unwrap();
         let p: f64 = 0.3;
         let stop5 = p.powi(5) + (1.0 - p).powi(5);

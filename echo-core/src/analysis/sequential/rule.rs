@@ -101,7 +101,20 @@ impl StoppingRule {
         Self::with_method(goal, SequentialMethod::default())
     }
 
+    ///
+    /// Refuses (`InvalidInput` naming `goal.min_samples`) a Wilson-method goal whose
+    /// `min_samples` is below [`AdaptiveGoal::verified_min_samples`], where the rule's
+    /// coverage has not been verified (see [`AdaptiveGoal::check_verified`]).
     pub fn with_method(goal: AdaptiveGoal, method: SequentialMethod) -> Result<Self> {
+        goal.check_verified(method)?;
+        Self::unverified(goal, method)
+    }
+
+    /// The rule for any valid `goal`, without the [`AdaptiveGoal::check_verified`] floor on
+    /// `min_samples`: for studying rules outside the verified range with
+    /// [`operating_characteristics`](super::operating_characteristics), and for honouring
+    /// a goal that was admitted earlier. Runs should use [`with_method`](Self::with_method).
+    pub fn unverified(goal: AdaptiveGoal, method: SequentialMethod) -> Result<Self> {
         goal.validate()?;
         Ok(Self {
             goal,
