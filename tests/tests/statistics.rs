@@ -260,6 +260,39 @@ async fn two_targets_of_a_run_differ_where_the_truth_differs(builder: EchoBuilde
     assert_eq!(c.rank_stability.before[0], "Acme");
     assert_eq!(c.rank_stability.after[0], "Globex");
 
+    // Rank distributions of a report group: top-k for any k, top 1 and top 3 as in the report.
+    let ranks = echo
+        .rank_distributions(&me, report.run_id, Some(&b), None)
+        .await
+        .unwrap();
+    let group = report.target(&b).unwrap();
+    assert_eq!(ranks.len(), 4);
+    for (r, m) in ranks.iter().zip(&group.brands) {
+        assert_eq!(r.brand, m.brand);
+        assert_eq!(r.top_k(1), m.top1);
+        assert_eq!(r.top_k(3), m.top3);
+        assert_eq!(
+            r.top_k(4),
+            m.visibility,
+            "every naming answer ranks the brand within 4 brands"
+        );
+    }
+    let first_prompt = echo
+        .rank_distributions(&me, report.run_id, None, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(first_prompt[0].answered, 200);
+    let err = echo
+        .rank_distributions(&me, report.run_id, Some(&missing_target()), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("target"));
+    let err = echo
+        .rank_distributions(&me, report.run_id, None, Some(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("prompt_index"));
+
     // The same target twice, a target not in the run, a bad alpha: named; another
     // account's run is not found.
     let field = |e: echo_core::Error| e.field().map(str::to_string);
@@ -268,7 +301,7 @@ async fn two_targets_of_a_run_differ_where_the_truth_differs(builder: EchoBuilde
         .await
         .unwrap_err();
     assert_eq!(field(err).as_deref(), Some("second"));
-    let missing = Target::new("simulated", "model-z");
+    let missing = missing_target();
     let err = echo
         .compare_targets(&me, report.run_id, &missing, &b, 0.05)
         .await
@@ -283,7 +316,16 @@ async fn two_targets_of_a_run_differ_where_the_truth_differs(builder: EchoBuilde
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = echo
+        .rank_distributions(&other, report.run_id, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
     echo.close().await;
+}
+
+fn missing_target() -> Target {
+    Target::new("simulated", "model-z")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,8 @@
 
 use super::Echo;
 use crate::analysis::{
-    Plan, PlanRequest, TargetComparison, VisibilitySeries, compare_targets, plan_run, visibility_series,
+    BrandCatalog, Plan, PlanRequest, RankDistribution, TargetComparison, VisibilitySeries, compare_targets, plan_run,
+    rank_distributions, visibility_series,
 };
 use crate::auth::Principal;
 use crate::model::{ExperimentId, PageRequest, RunId, RunStatus, Target};
@@ -46,6 +47,42 @@ impl Echo {
     ) -> Result<TargetComparison> {
         let report = self.report(principal, run_id).await?;
         compare_targets(&report, first, second, alpha)
+    }
+
+    /// Every brand's rank distribution (catalog order) over the answers of one report group
+    /// of a run: `target` and `prompt_index` as in the report (`None`, `None` = overall).
+    /// [`RankDistribution::top_k`] gives the share of answers naming the brand among the
+    /// first k catalog brands, with its Wilson interval, for any k (`top_k(1)`/`top_k(3)`
+    /// are the report's `top1`/`top3`). Errors: `InvalidInput` naming `target` or
+    /// `prompt_index` when the run has no such target or prompt; `NotFound` for another
+    /// account's run.
+    pub async fn rank_distributions(
+        &self,
+        principal: &Principal,
+        run_id: RunId,
+        target: Option<&Target>,
+        prompt_index: Option<u32>,
+    ) -> Result<Vec<RankDistribution>> {
+        // Authorizes (scope, active account, operator reads audited) like `get_run`.
+        let run = self.get_run(principal, run_id).await?;
+        if let Some(t) = target.filter(|t| !run.spec.targets.contains(t)) {
+            return Err(Error::invalid(
+                "target",
+                format!("{}/{} is not a target of run {run_id}", t.provider, t.model),
+            ));
+        }
+        if let Some(p) = prompt_index.filter(|&p| p as usize >= run.spec.prompts.len()) {
+            return Err(Error::invalid(
+                "prompt_index",
+                format!(
+                    "run {run_id} has {} prompts (0-based index), got {p}",
+                    run.spec.prompts.len()
+                ),
+            ));
+        }
+        let catalog = BrandCatalog::new(run.spec.brands.clone())?;
+        let records = self.store().load_samples(run.account_id, run.id).await?;
+        Ok(rank_distributions(&run, &records, &catalog, target, prompt_index))
     }
 
     /// Every brand's visibility, overall and per target, over the experiment's last `limit`
