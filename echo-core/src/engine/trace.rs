@@ -26,8 +26,12 @@ pub(super) fn run_span(run: &Run, correlation_id: Option<&str>, concurrency: usi
 /// The span of one claimed sample's execution: the run's ids and correlation id (read from
 /// the store with the run, so a worker in another process logs the same id) and the
 /// sample's own.
+///
+/// At INFO, not DEBUG: a span prints nothing by itself, it only gives its fields to the
+/// events inside it, so a provider warning in a worker (whose own span knows no run) still
+/// names the run, sample and correlation id at the usual production level.
 pub(super) fn sample_span(ctx: &RunContext, task: &SampleTask) -> Span {
-    tracing::debug_span!(
+    tracing::info_span!(
         "sample",
         account_id = %ctx.run.account_id,
         experiment_id = %ctx.run.experiment_id,

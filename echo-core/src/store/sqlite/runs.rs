@@ -248,26 +248,6 @@ impl RunStore for SqliteStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terminal_status_list_matches_the_model() {
-        for status in [
-            RunStatus::Pending,
-            RunStatus::Running,
-            RunStatus::Completed,
-            RunStatus::Partial,
-            RunStatus::Failed,
-            RunStatus::Cancelled,
-        ] {
-            let listed = TERMINAL_STATUSES.contains(&format!("'{}'", status.as_str()));
-            assert_eq!(listed, status.is_terminal(), "{status:?}");
-        }
-    }
-}
-
 impl SqliteStore {
     /// Sets the status and, when it changed and `audit` is given, appends the event in the
     /// same transaction.
@@ -310,6 +290,26 @@ impl SqliteStore {
         match visible {
             Some(_) => Ok(false),
             None => Err(Error::not_found("run", id)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_status_list_matches_the_model() {
+        for status in [
+            RunStatus::Pending,
+            RunStatus::Running,
+            RunStatus::Completed,
+            RunStatus::Partial,
+            RunStatus::Failed,
+            RunStatus::Cancelled,
+        ] {
+            let listed = TERMINAL_STATUSES.contains(&format!("'{}'", status.as_str()));
+            assert_eq!(listed, status.is_terminal(), "{status:?}");
         }
     }
 }
