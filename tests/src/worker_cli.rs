@@ -8,7 +8,9 @@
 //!
 //! Runs until SIGTERM or Ctrl-C, shuts down gracefully, and prints ONE JSON line on stdout:
 //! `{"report": WorkerReport, "provider_calls": N}` (exit code 0), or
-//! `{"error": "...", "kind": "..."}` (exit code 1). Logs go to stderr (`RUST_LOG`).
+//! `{"error": "...", "kind": "..."}` (exit code 1). Logs go to stderr (`RUST_LOG`); with
+//! `ECHO_TEST_LOG_SPANS=1` every span's opening is logged too, with its fields (what a test
+//! reads to see the ids a worker process puts on its spans).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -133,8 +135,15 @@ impl<P: Provider> Provider for CountCalls<P> {
 
 /// Entry point: parses `args`, runs the worker, prints the JSON line.
 pub fn main(args: Vec<String>) -> ExitCode {
+    let span_events = if std::env::var("ECHO_TEST_LOG_SPANS").is_ok_and(|v| v == "1") {
+        tracing_subscriber::fmt::format::FmtSpan::NEW
+    } else {
+        tracing_subscriber::fmt::format::FmtSpan::NONE
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_span_events(span_events)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .try_init();
     let args = match Args::parse(&args) {

@@ -264,6 +264,63 @@ async fn two_worker_processes_complete_a_run_exactly_once() {
     }
 }
 
+/// A worker process puts the run's ids and the host's correlation id — stored on the run by
+/// the process that enqueued it — on the span of every sample it executes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_logs_the_runs_correlation_id() {
+    for db in databases::all("worker_correlation").await {
+        let backend = db.backend;
+        let echo = open(&db.url).await;
+        let me = account(&echo, "correlated").await;
+        let exp = echo.create_experiment(&me, spec(2)).await.unwrap();
+        let correlation = format!("corr-{}", uuid::Uuid::new_v4().simple());
+        let options = RunOptions {
+            correlation_id: Some(correlation.clone()),
+            ..Default::default()
+        };
+        let run = echo.enqueue_run(&me, exp.id, &options).await.unwrap();
+        let child = Command::new(WORKER)
+            .arg("--database-url")
+            .arg(&db.url)
+            .args(["--no-scheduler", "--poll-ms", "20"])
+            .env("RUST_LOG", "echo_core=info")
+            .env("ECHO_TEST_LOG_SPANS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start echo-test-worker");
+        let mut worker = WorkerProcess { child: Some(child) };
+        wait_finished(&echo, &me, run.id).await;
+        worker.terminate();
+        let child = worker.child.take().expect("running");
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .expect("join")
+            .expect("wait for worker");
+        let logs = String::from_utf8_lossy(&output.stderr);
+        let run_id = run.id.to_string();
+        let samples: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("sample{") && l.contains(&run_id))
+            .collect();
+        assert_eq!(
+            samples.len() as u64,
+            run.planned_samples,
+            "[{backend}] one span per sample: {logs}"
+        );
+        for line in samples {
+            assert!(
+                line.contains(&format!("correlation_id={correlation}"))
+                    && line.contains(&format!("account_id={}", me.account_id()))
+                    && line.contains(&format!("experiment_id={}", exp.id)),
+                "[{backend}] {line}"
+            );
+        }
+        echo.close().await;
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_worker_processes_complete_a_run_exactly_once() {
     for db in databases::all("four_workers").await {

@@ -18,7 +18,7 @@ pub(super) fn run_span(run: &Run, correlation_id: Option<&str>, concurrency: usi
         account_id = %run.account_id,
         experiment_id = %run.experiment_id,
         run_id = %run.id,
-        correlation_id = correlation_id.unwrap_or_default(),
+        correlation_id = %correlation_id.unwrap_or_default(),
         concurrency,
     )
 }
@@ -37,7 +37,7 @@ pub(super) fn sample_span(ctx: &RunContext, task: &SampleTask) -> Span {
         experiment_id = %ctx.run.experiment_id,
         run_id = %task.run_id,
         sample_id = %task.id,
-        correlation_id = ctx.correlation_id.as_deref().unwrap_or_default(),
+        correlation_id = %ctx.correlation_id.as_deref().unwrap_or_default(),
         target = %task.target,
         attempt = task.attempt,
     )
