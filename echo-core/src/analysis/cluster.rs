@@ -86,7 +86,8 @@ pub enum ClusteredCaveat {
     /// Fewer than [`CLUSTERED_MIN_INFORMATIVE_PROMPTS`] prompts (or, with fewer prompts,
     /// not every prompt) name the brand at all, or as few leave it out at least once: a rare (or near-universal) brand
     /// whose between-prompt spread rests on a handful of prompts. When prompts differ
-    /// strongly the interval can then cover far less than 95% (80–87% measured).
+    /// strongly the interval can then cover far less than 95% (80–87% measured with strong
+    /// prompt effects).
     FewInformativePrompts { informative: u32 },
     /// Fewer than [`CLUSTERED_MIN_PROMPTS`] prompts with answers: the between-prompt
     /// variation is estimated from few prompts and allowed for generously, so the interval
