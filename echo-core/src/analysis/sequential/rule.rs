@@ -101,8 +101,8 @@ impl StoppingRule {
         Self::with_method(goal, SequentialMethod::default())
     }
 
-    ///
-    /// Refuses (`InvalidInput` naming `goal.min_samples`) a Wilson-method goal whose
+    /// The rule with `method` for `goal`. Errors name the bad `goal.*` field; in particular
+    /// it refuses (`InvalidInput` naming `goal.min_samples`) a Wilson-method goal whose
     /// `min_samples` is below [`AdaptiveGoal::verified_min_samples`], where the rule's
     /// coverage has not been verified (see [`AdaptiveGoal::check_verified`]).
     pub fn with_method(goal: AdaptiveGoal, method: SequentialMethod) -> Result<Self> {
