@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use echo_core::ErrorKind;
-use echo_core::analysis::{PlanRequest, PrecisionScope};
+use echo_core::analysis::{ClusteredCaveat, PlanRequest, PrecisionScope};
 use echo_core::engine::{Echo, EchoBuilder, RunOptions};
 use echo_core::model::{ExperimentSpec, Target};
 use echo_core::provider::{
@@ -259,6 +259,16 @@ async fn two_targets_of_a_run_differ_where_the_truth_differs(builder: EchoBuilde
     // The order differs: Globex passes Acme (60%) on model-b.
     assert_eq!(c.rank_stability.before[0], "Acme");
     assert_eq!(c.rank_stability.after[0], "Globex");
+
+    // Two prompts: every clustered interval of the report carries a caveat (few prompts, or a
+    // brand named by fewer prompts than there are).
+    let caveats = echo.clustered_caveats(&me, report.run_id).await.unwrap();
+    assert_eq!(caveats.len(), 4 * 3, "4 brands × (overall + 2 targets): {caveats:?}");
+    assert!(
+        caveats
+            .iter()
+            .any(|c| c.brand == "Acme" && c.caveat == ClusteredCaveat::FewPrompts { clusters: 2 })
+    );
 
     // Rank distributions of a report group: top-k for any k, top 1 and top 3 as in the report.
     let ranks = echo

@@ -7,8 +7,8 @@
 
 use super::Echo;
 use crate::analysis::{
-    BrandCatalog, Plan, PlanRequest, RankDistribution, TargetComparison, VisibilitySeries, compare_targets, plan_run,
-    rank_distributions, visibility_series,
+    BrandCatalog, Plan, PlanRequest, RankDistribution, RollupCaveat, TargetComparison, VisibilitySeries,
+    clustered_caveats, compare_targets, plan_run, rank_distributions, visibility_series,
 };
 use crate::auth::Principal;
 use crate::model::{ExperimentId, PageRequest, RunId, RunStatus, Target};
@@ -47,6 +47,15 @@ impl Echo {
     ) -> Result<TargetComparison> {
         let report = self.report(principal, run_id).await?;
         compare_targets(&report, first, second, alpha)
+    }
+
+    /// The roll-up brands of a run's report whose clustered interval (`visibility_clustered`)
+    /// is outside the range where its coverage was measured at 95 ± 2%: fewer than 10 prompts
+    /// (conservative) or fewer than 5 prompts naming the brand (a rare brand: can undercover).
+    /// See `docs/metrics.md`, "Several prompts".
+    pub async fn clustered_caveats(&self, principal: &Principal, run_id: RunId) -> Result<Vec<RollupCaveat>> {
+        let report = self.report(principal, run_id).await?;
+        Ok(clustered_caveats(&report))
     }
 
     /// Every brand's rank distribution (catalog order) over the answers of one report group
