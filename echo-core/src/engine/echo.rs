@@ -445,7 +445,8 @@ impl Echo {
 
     /// The execution context of `run`: its compiled extractor, its account's PII redactor
     /// (read from the store, so every process executing the run applies the account's
-    /// settings) and the engine's parts.
+    /// settings), the host's correlation id stored with the run (for the execution's spans,
+    /// whichever process executes it) and the engine's parts.
     pub(super) async fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
