@@ -149,6 +149,7 @@ impl Market {
             started_at: None,
             finished_at: None,
             adaptive: None,
+            correlation_id: None,
         };
         let counts = SampleCounts {
             succeeded: records.len() as u64,

@@ -82,6 +82,7 @@ fn plan(experiment: &Experiment, n: usize) -> (Run, Vec<NewSample>) {
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     };
     let samples = (0..n)
         .map(|i| NewSample {

@@ -301,6 +301,7 @@ async fn large_account(echo: &Echo) -> (Principal, Run) {
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     };
     let samples: Vec<NewSample> = (0..LARGE)
         .map(|i| NewSample {

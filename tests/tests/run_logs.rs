@@ -188,10 +188,10 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
         .unwrap();
     assert_eq!((report.status, report.counts.succeeded), (RunStatus::Completed, 6));
     assert_eq!(
-        echo.store()
-            .run_correlation_id(me.account_id(), report.run_id)
+        echo.get_run(&me, report.run_id)
             .await
             .unwrap()
+            .correlation_id
             .as_deref(),
         Some(correlation.as_str()),
         "stored on the run"

@@ -133,6 +133,7 @@ fn fixture_parts() -> (
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     };
     use SampleStatus::*;
     let records = vec![

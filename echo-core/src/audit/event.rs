@@ -97,7 +97,8 @@ impl AuditTarget {
 #[serde(rename_all = "snake_case")]
 pub enum AuditResult {
     Success,
-    /// Refused: permission, authentication, not found (or another account's), quota, rate limit.
+    /// Refused: permission, authentication, not found (or another account's), quota, rate limit,
+    /// missing consent.
     Denied,
     /// Attempted and failed: invalid input, conflict, storage or provider errors.
     Failed,
@@ -125,7 +126,8 @@ impl AuditResult {
             | ErrorKind::Unauthenticated
             | ErrorKind::NotFound
             | ErrorKind::QuotaExceeded
-            | ErrorKind::RateLimited => AuditResult::Denied,
+            | ErrorKind::RateLimited
+            | ErrorKind::ConsentRequired => AuditResult::Denied,
             _ => AuditResult::Failed,
         }
     }
@@ -297,5 +299,30 @@ impl StoredAuditRow {
             prev_hash: hex::encode(&self.prev_hash),
             hash: hex::encode(&self.hash),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditResult;
+    use crate::Error;
+
+    /// A refusal by policy (permission, quota, missing consent) is `denied`; a request that
+    /// was allowed but could not be carried out is `failed`. Reviewers filter on this.
+    #[test]
+    fn refusals_are_denied_and_faults_failed() {
+        let consent = Error::ConsentRequired {
+            purpose: "data_processing".into(),
+            withdrawn: false,
+        };
+        assert_eq!(AuditResult::of_error(&consent), AuditResult::Denied);
+        assert_eq!(
+            AuditResult::of_error(&Error::not_found("run", "x")),
+            AuditResult::Denied
+        );
+        assert_eq!(
+            AuditResult::of_error(&Error::invalid("name", "empty")),
+            AuditResult::Failed
+        );
     }
 }

@@ -113,9 +113,11 @@ impl Echo {
         }
     }
 
-    /// The current time at the store's precision (milliseconds), so what `create_*`
-    /// returns equals what a later `get_*` reads back.
-    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    /// The engine's current time (its clock, e.g. a `ManualClock` in tests) at the store's
+    /// precision (milliseconds), so what `create_*` returns equals what a later `get_*`
+    /// reads back. Hosts pass it to time-based calls such as `apply_retention` so they
+    /// follow the same clock as the engine.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         crate::store::truncate_to_millis(self.inner.clock.now())
     }
 
@@ -351,8 +353,8 @@ impl Echo {
         let mut audit = self
             .audit_record(principal, AuditAction::RunEnqueue)
             .detail("experiment_id", experiment_id);
-        // The run stores the correlation id of its `run.enqueue` event (store::RunStore::
-        // run_correlation_id): an explicit one in the options wins over the request's.
+        // The run stores the correlation id of its `run.enqueue` event (`Run::correlation_id`):
+        // an explicit one in the options wins over the request's.
         audit.request.correlation_id = super::trace::correlation_id(options.correlation_id.as_deref(), principal);
         tracing::Span::current().record("correlation_id", audit.request.correlation_id.as_deref());
         self.audited(audit.clone(), async {
@@ -392,6 +394,7 @@ impl Echo {
                 run.planned_samples = planned;
                 run.adaptive = Some(adaptive);
             }
+            run.correlation_id = audit.request.correlation_id.clone();
             self.reserve_run(&run, &limits).await?;
             let audit = audit
                 .target("run", run.id)
@@ -450,7 +453,6 @@ impl Echo {
     pub(super) async fn run_context(&self, run: Run, concurrency: usize, owner: &str) -> Result<Arc<RunContext>> {
         let catalog = BrandCatalog::new(run.spec.brands.clone())?;
         let extractor: Arc<dyn Extractor> = Arc::new(DictionaryExtractor::new(catalog)?);
-        let correlation_id = self.inner.store.run_correlation_id(run.account_id, run.id).await?;
         let redactor = self
             .inner
             .store
@@ -460,7 +462,6 @@ impl Echo {
             .map(Arc::new);
         Ok(Arc::new(RunContext {
             redactor,
-            correlation_id,
             store: self.inner.store.clone(),
             providers: self.inner.providers.clone(),
             clock: self.inner.clock.clone(),
@@ -506,7 +507,7 @@ impl Echo {
                 .detail("via", "run_handle"),
         );
         let requested = handle_cancel.clone();
-        let span = super::trace::run_span(&ctx.run, ctx.correlation_id.as_deref(), concurrency);
+        let span = super::trace::run_span(&ctx.run, concurrency);
         let task = tokio::spawn(tracing::Instrument::instrument(
             async move {
                 let result = execute_run(ctx, progress_tx, token, requested).await;

@@ -45,5 +45,6 @@ pub(crate) fn new_run(
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     }
 }

@@ -26,9 +26,6 @@ pub(crate) struct RunContext {
     pub pricing: Arc<PricingTable>,
     /// The account's PII redactor when it redacts answers (`PrivacySettings::redact_pii`).
     pub redactor: Option<Arc<crate::privacy::Redactor>>,
-    /// The host's correlation id stored with the run, for the execution's spans
-    /// (engine/trace.rs).
-    pub correlation_id: Option<String>,
 }
 
 impl RunContext {

@@ -12,19 +12,19 @@ use super::run_context::RunContext;
 use crate::model::{Run, SampleTask};
 
 /// The span of one run's execution in this process.
-pub(super) fn run_span(run: &Run, correlation_id: Option<&str>, concurrency: usize) -> Span {
+pub(super) fn run_span(run: &Run, concurrency: usize) -> Span {
     tracing::info_span!(
         "run",
         account_id = %run.account_id,
         experiment_id = %run.experiment_id,
         run_id = %run.id,
-        correlation_id = %correlation_id.unwrap_or_default(),
+        correlation_id = %run.correlation_id.as_deref().unwrap_or_default(),
         concurrency,
     )
 }
 
-/// The span of one claimed sample's execution: the run's ids and correlation id (read from
-/// the store with the run, so a worker in another process logs the same id) and the
+/// The span of one claimed sample's execution: the run's ids and correlation id (stored on
+/// the run, so a worker in another process logs the same id) and the
 /// sample's own.
 ///
 /// At INFO, not DEBUG: a span prints nothing by itself, it only gives its fields to the
@@ -37,7 +37,7 @@ pub(super) fn sample_span(ctx: &RunContext, task: &SampleTask) -> Span {
         experiment_id = %ctx.run.experiment_id,
         run_id = %task.run_id,
         sample_id = %task.id,
-        correlation_id = %ctx.correlation_id.as_deref().unwrap_or_default(),
+        correlation_id = %ctx.run.correlation_id.as_deref().unwrap_or_default(),
         target = %task.target,
         attempt = task.attempt,
     )

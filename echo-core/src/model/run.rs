@@ -80,6 +80,12 @@ pub struct Run {
     /// the spec's fixed repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptive: Option<super::AdaptiveOptions>,
+    /// The host's correlation id for the work that enqueued the run
+    /// ([`RunOptions::correlation_id`](crate::engine::RunOptions) or the request's): every
+    /// process that executes the run puts it on its spans, so one id finds the request,
+    /// the run and every sample's logs. `None` for scheduled runs and runs enqueued without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// Counts of a run's samples by status.

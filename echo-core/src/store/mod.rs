@@ -207,11 +207,6 @@ pub trait RunStore: Send + Sync {
     async fn enqueue_run(&self, run: &Run, samples: &[NewSample]) -> Result<()>;
     /// NotFound if absent or owned by another account.
     async fn get_run(&self, account: AccountId, id: RunId) -> Result<Run>;
-    /// The host's correlation id stored with the run: the one of the request that
-    /// enqueued it (the `request.correlation_id` of the audit record passed to
-    /// `enqueue_run_audited`), `None` when there was none. Every process executing the run
-    /// reads it to put it on the run's tracing spans. NotFound as for `get_run`.
-    async fn run_correlation_id(&self, account: AccountId, id: RunId) -> Result<Option<String>>;
     /// Runs of an experiment, newest first, keyset-paginated.
     async fn list_runs(&self, account: AccountId, experiment: ExperimentId, page: &PageRequest) -> Result<Page<Run>>;
     /// Sets the status. `started_at` is set on the first move to `running`; `finished_at`

@@ -68,6 +68,7 @@ pub fn new_run(e: &Experiment, n: usize) -> Run {
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     }
 }
 

@@ -92,6 +92,7 @@ pub(super) fn run(experiment: &Experiment, planned: usize, created_at: DateTime<
         started_at: None,
         finished_at: None,
         adaptive: None,
+        correlation_id: None,
     }
 }
 

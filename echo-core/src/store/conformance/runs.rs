@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::fixtures::{account, assert_kind, at, claim, enqueued, experiment, run, samples, succeeded, t0, target};
 use crate::ErrorKind;
-use crate::model::{PageRequest, RunId, RunStatus, SampleCounts, SampleId, SampleStatus};
+use crate::model::{PageRequest, Run, RunId, RunStatus, SampleCounts, SampleId, SampleStatus};
 use crate::store::{NewSample, SampleOutcome, Store};
 
 /// The run and all its samples are written together or not at all; a run can only be
@@ -163,8 +163,8 @@ pub async fn run_listing_and_isolation(store: &dyn Store) {
     assert_eq!(err.field(), Some("page.after"));
 }
 
-/// A run keeps the correlation id of the request recorded in its `run.enqueue` event (none
-/// when enqueued without one); only its own account reads it.
+/// A run keeps the correlation id it was enqueued with (none when enqueued without one),
+/// and it comes back on every read of the run; only its own account reads it.
 pub async fn run_keeps_its_correlation_id(store: &dyn Store) {
     use crate::audit::{AuditAction, AuditRecord};
     let owner = account(store, "correlated").await;
@@ -172,9 +172,15 @@ pub async fn run_keeps_its_correlation_id(store: &dyn Store) {
 
     let plain = run(&exp, 0, t0());
     store.enqueue_run(&plain, &[]).await.expect("enqueue");
-    assert_eq!(store.run_correlation_id(owner.id, plain.id).await.expect("read"), None);
+    assert_eq!(
+        store.get_run(owner.id, plain.id).await.expect("read").correlation_id,
+        None
+    );
 
-    let correlated = run(&exp, 0, t0());
+    let correlated = Run {
+        correlation_id: Some("corr-42".into()),
+        ..run(&exp, 0, t0())
+    };
     // Dated after every event in the chain, as the audit checks expect of a shared store.
     let at = super::audit::after_last(store).await;
     let mut audit =
@@ -184,18 +190,23 @@ pub async fn run_keeps_its_correlation_id(store: &dyn Store) {
         .enqueue_run_audited(&correlated, &[], &audit)
         .await
         .expect("enqueue audited");
+    let read = store.get_run(owner.id, correlated.id).await.expect("read");
+    assert_eq!(read.correlation_id.as_deref(), Some("corr-42"));
+    assert_eq!(read, correlated, "the run reads back as enqueued");
+    let listed = store
+        .list_runs(owner.id, exp.id, &PageRequest::default())
+        .await
+        .expect("list");
+    let listed = listed.items.iter().find(|r| r.id == correlated.id).expect("listed");
     assert_eq!(
-        store
-            .run_correlation_id(owner.id, correlated.id)
-            .await
-            .expect("read")
-            .as_deref(),
-        Some("corr-42")
+        listed.correlation_id.as_deref(),
+        Some("corr-42"),
+        "listing carries it too"
     );
 
     let intruder = account(store, "correlated-intruder").await;
     assert_kind(
-        store.run_correlation_id(intruder.id, correlated.id).await,
+        store.get_run(intruder.id, correlated.id).await,
         ErrorKind::NotFound,
         "another account's run",
     );

@@ -66,6 +66,7 @@ pub(super) fn run(row: &PgRow) -> Result<Run> {
         adaptive: row
             .try_get::<Option<Json<crate::model::AdaptiveOptions>>, _>("adaptive")?
             .map(|j| j.0),
+        correlation_id: row.try_get("correlation_id")?,
     })
 }
 

@@ -161,7 +161,7 @@ impl PgStore {
             }
             return Ok(ScheduledRunOutcome::Stale);
         }
-        let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot)), None).await?;
+        let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot))).await?;
         if created {
             super::audit::append_opt(&mut tx, audit).await?;
         }

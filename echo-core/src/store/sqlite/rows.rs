@@ -59,6 +59,7 @@ pub(super) fn run(row: &SqliteRow) -> Result<Run> {
             .try_get::<Option<&str>, _>("adaptive")?
             .map(|text| from_json(text, "runs.adaptive"))
             .transpose()?,
+        correlation_id: row.try_get("correlation_id")?,
     })
 }
 

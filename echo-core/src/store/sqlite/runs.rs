@@ -41,10 +41,7 @@ impl SqliteStore {
         audit: Option<&crate::audit::AuditRecord>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // The run keeps the correlation id of the request that enqueued it (see
-        // `RunStore::run_correlation_id`).
-        let correlation_id = audit.and_then(|a| a.request.correlation_id.as_deref());
-        insert_run(&mut tx, run, samples, None, correlation_id).await?;
+        insert_run(&mut tx, run, samples, None).await?;
         super::audit::append_opt(&mut tx, audit).await?;
         tx.commit().await?;
         tracing::debug!(run_id = %run.id, samples = samples.len(), "run enqueued");
@@ -55,13 +52,11 @@ impl SqliteStore {
 /// Inserts a run and its samples inside the caller's write transaction, after checking that
 /// the run's account owns its experiment. With a `slot` (scheduled runs) nothing is inserted
 /// when the experiment already has a run for that slot, and `Ok(false)` says so.
-/// `correlation_id` is the host's id for the work (migration 0009).
 pub(super) async fn insert_run(
     conn: &mut SqliteConnection,
     run: &Run,
     samples: &[NewSample],
     slot: Option<i64>,
-    correlation_id: Option<&str>,
 ) -> Result<bool> {
     let spec = to_json(&run.spec, "run spec")?;
     let adaptive = run
@@ -89,7 +84,7 @@ pub(super) async fn insert_run(
         ""
     };
     let sql = format!(
-        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot, correlation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)\
+        "INSERT INTO runs ({RUN_COLUMNS}, scheduled_slot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)\
          {on_slot_conflict}"
     );
     let inserted = sqlx::query(&sql)
@@ -104,8 +99,8 @@ pub(super) async fn insert_run(
         .bind(opt_ms(run.started_at))
         .bind(opt_ms(run.finished_at))
         .bind(adaptive)
+        .bind(run.correlation_id.as_deref())
         .bind(slot)
-        .bind(correlation_id)
         .execute(&mut *conn)
         .await
         .map_err(|e| {
@@ -171,17 +166,6 @@ impl RunStore for SqliteStore {
             Some(row) => rows::run(&row),
             None => Err(Error::not_found("run", id)),
         }
-    }
-
-    async fn run_correlation_id(&self, account: AccountId, id: RunId) -> Result<Option<String>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT correlation_id FROM runs WHERE id = ?1 AND account_id = ?2")
-                .bind(id.0)
-                .bind(account.0)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(correlation_id,)| correlation_id)
-            .ok_or_else(|| Error::not_found("run", id))
     }
 
     async fn list_runs(&self, account: AccountId, experiment: ExperimentId, page: &PageRequest) -> Result<Page<Run>> {

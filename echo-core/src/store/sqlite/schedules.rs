@@ -159,7 +159,7 @@ impl SqliteStore {
             }
             return Ok(ScheduledRunOutcome::Stale);
         }
-        let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot)), None).await?;
+        let created = insert_run(&mut tx, run, s.samples, Some(ms(s.slot))).await?;
         if created {
             super::audit::append_opt(&mut tx, audit).await?;
         }

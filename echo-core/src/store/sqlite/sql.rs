@@ -9,8 +9,7 @@
 pub const EXPERIMENT_COLUMNS: &str = "id, account_id, spec, created_at, updated_at";
 
 /// Columns of a run row.
-pub const RUN_COLUMNS: &str =
-    "id, account_id, experiment_id, spec, status, planned_samples, seed, created_at, started_at, finished_at, adaptive";
+pub const RUN_COLUMNS: &str = "id, account_id, experiment_id, spec, status, planned_samples, seed, created_at, started_at, finished_at, adaptive, correlation_id";
 
 /// One keyset page of an account's experiments, newest first.
 /// `?1` account, `(?2, ?3)` the cursor's (created_at, id) — the first page passes a key after
@@ -22,7 +21,7 @@ pub const LIST_EXPERIMENTS: &str = "SELECT id, account_id, spec, created_at, upd
 /// One keyset page of an experiment's runs, newest first.
 /// `?1` account, `?2` experiment, `(?3, ?4)` cursor, `?5` limit. Index: `runs_by_experiment`.
 pub const LIST_RUNS: &str = "SELECT id, account_id, experiment_id, spec, status, planned_samples, seed, \
-            created_at, started_at, finished_at, adaptive FROM runs \
+            created_at, started_at, finished_at, adaptive, correlation_id FROM runs \
      WHERE experiment_id = ?2 AND account_id = ?1 AND (created_at, id) < (?3, ?4) \
      ORDER BY created_at DESC, id DESC LIMIT ?5";
 
