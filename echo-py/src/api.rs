@@ -137,7 +137,9 @@ echo_api! {
     }
     /// Starts a run and waits for its `Report`: `start_run(...).wait(progress)`.
     /// `progress`: a callable receiving `Progress` snapshots, or `True` for a tqdm bar.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, progress = None))]
+    /// `correlation_id` as for `enqueue_run`.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, progress = None,
+        correlation_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -148,11 +150,12 @@ echo_api! {
         concurrency: Option<usize>,
         adaptive: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'_, PyAny>>,
+        correlation_id: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
-        let options = run_options(seed, concurrency, adaptive)?;
+        let options = run_options(seed, concurrency, adaptive, correlation_id)?;
         // A bad `progress` is refused before the run starts (and spends quota).
         let progress = match progress {
             Some(p) => Some(py.import("echo_ai.progress")?.call_method1("_resolve_sink", (p,))?),
@@ -189,6 +192,13 @@ echo_api! {
     /// The retention policy in force (a `RetentionPolicy`, every field set).
     fn retention_policy(&self, py: Python<'_>) -> PyResult<Typed> {
         crate::privacy::retention_policy(&self.core(py)?)
+    }
+
+    /// The engine's current time (a UTC datetime, to the millisecond): its clock's, so with
+    /// `open(clock=ManualClock(...))` the manual clock's. What `apply_retention` uses when
+    /// given no `now`.
+    fn now(&self, py: Python<'_>) -> PyResult<Typed> {
+        Typed::one(&self.core(py)?.now(), "datetime")
     }
     }
     async {
@@ -295,8 +305,10 @@ echo_api! {
         Ok(format!("AsyncEcho(providers={:?})", self.providers(py)?))
     }
     /// Starts a run and resolves to its `Report` (awaitable). For progress, use
-    /// `start_run` and iterate `handle.updates()`.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
+    /// `start_run` and iterate `handle.updates()`. `correlation_id` as for `enqueue_run`.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None,
+        correlation_id = None))]
+    #[allow(clippy::too_many_arguments)]
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -305,11 +317,12 @@ echo_api! {
         seed: Option<u64>,
         concurrency: Option<usize>,
         adaptive: Option<&Bound<'_, PyAny>>,
+        correlation_id: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let echo = self.core(py)?;
         let p = principal.core().clone();
         let id = convert::id(experiment_id, ExperimentId::parse)?;
-        let options = run_options(seed, concurrency, adaptive)?;
+        let options = run_options(seed, concurrency, adaptive, correlation_id)?;
         future_into_py(py, async move {
             let handle = core(echo.start_run(&p, id, options).await)?;
             Typed::one(&core(handle.wait().await)?, "Report")
@@ -340,6 +353,13 @@ echo_api! {
     /// it is the engine's configuration, nothing is read.
     fn retention_policy(&self, py: Python<'_>) -> PyResult<Typed> {
         crate::privacy::retention_policy(&self.core(py)?)
+    }
+
+    /// The engine's current time (a UTC datetime, to the millisecond): its clock's, so with
+    /// `open(clock=ManualClock(...))` the manual clock's. Not awaitable: nothing is read.
+    /// What `apply_retention` uses when given no `now`.
+    fn now(&self, py: Python<'_>) -> PyResult<Typed> {
+        Typed::one(&self.core(py)?.now(), "datetime")
     }
     }
 
@@ -392,9 +412,14 @@ echo_api! {
     /// `adaptive`: sample each target until its brands are known to a precision instead of
     /// the spec's `repeats` (a half-width such as 0.05, an `AdaptiveGoal` or
     /// `AdaptiveOptions`); quota is reserved for the maximum and the unused part refunded.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
-    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> Typed {
-        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
+    /// `correlation_id`: the host's id for this piece of work (e.g. its request or job id);
+    /// it is stored on the run (`Run.correlation_id`), recorded in the `run.enqueue` audit
+    /// event and put on the tracing spans of the run's execution in every process. When
+    /// `None` (or blank), the principal's `with_request(correlation_id=...)` is used.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, correlation_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>, correlation_id: Option<String>) -> Typed {
+        crate::engine::enqueue_run(echo, py, principal, experiment_id, seed, concurrency, adaptive, correlation_id)
     }
 
     /// One run of the principal's account.
@@ -484,10 +509,11 @@ echo_api! {
 
     /// Enqueues a run and executes it in this process; returns a `RunHandle` to watch
     /// progress, wait for the report, or cancel. Quota and rate limits are checked first.
-    /// `adaptive` as for `enqueue_run`.
-    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None))]
-    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>) -> RunHandle {
-        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency, adaptive)
+    /// `adaptive` and `correlation_id` as for `enqueue_run`.
+    #[pyo3(signature = (principal, experiment_id, *, seed = None, concurrency = None, adaptive = None, correlation_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn start_run(&self, echo, py, principal: &Principal, experiment_id: &Bound<'_, PyAny>, seed: Option<u64>, concurrency: Option<usize>, adaptive: Option<&Bound<'_, PyAny>>, correlation_id: Option<String>) -> RunHandle {
+        crate::run::start_run(echo, py, principal, experiment_id, seed, concurrency, adaptive, correlation_id)
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one only
@@ -659,13 +685,15 @@ echo_api! {
         crate::privacy::consents(echo, py, principal)
     }
 
-    /// Applies the retention policy as of `now` (a timezone-aware datetime; with a
-    /// `ManualClock`, its `now()`) across every account and returns a `RetentionReport`:
+    /// Applies the retention policy as of `now` (a timezone-aware datetime; by default the
+    /// engine's `now()`, which follows a `ManualClock` given to `open`) across every account
+    /// and returns a `RetentionReport`:
     /// samples answered more than `raw_answer_ttl` earlier lose their answer text (mentions,
     /// citations and counts stay, so reports compute the same numbers), and audit events
     /// past `audit_ttl` are purged. Idempotent; call again while `complete` is False.
     /// Workers' leader runs it daily. Operators only.
-    fn apply_retention(&self, echo, py, principal: &Principal, now: &Bound<'_, PyAny>) -> Typed {
+    #[pyo3(signature = (principal, now = None))]
+    fn apply_retention(&self, echo, py, principal: &Principal, now: Option<&Bound<'_, PyAny>>) -> Typed {
         crate::privacy::apply_retention(echo, py, principal, now)
     }
 }

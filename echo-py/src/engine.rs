@@ -381,16 +381,20 @@ pub(crate) fn page(limit: Option<u32>, after: Option<String>) -> PageRequest {
     PageRequest { limit, after }
 }
 
-/// Run options from keyword arguments (`adaptive` as `adaptive::options` reads it).
+/// Run options from keyword arguments (`adaptive` as `adaptive::options` reads it;
+/// `correlation_id` as given: the core falls back to the principal's request one when
+/// `None`, and trims and caps it like the request's).
 pub(crate) fn run_options(
     seed: Option<u64>,
     concurrency: Option<usize>,
     adaptive: Option<&Bound<'_, PyAny>>,
+    correlation_id: Option<String>,
 ) -> PyResult<RunOptions> {
     Ok(RunOptions {
         seed,
         concurrency,
         adaptive: crate::adaptive::options(adaptive)?,
+        correlation_id,
     })
 }
 
@@ -518,7 +522,7 @@ pub(crate) fn estimate(
 }
 
 /// The work of `Echo.enqueue_run` / `AsyncEcho.enqueue_run` (documented in `api.rs`).
-#[allow(unused_variables)]
+#[allow(unused_variables, clippy::too_many_arguments)]
 pub(crate) fn enqueue_run(
     echo: CoreEcho,
     py: Python<'_>,
@@ -527,10 +531,11 @@ pub(crate) fn enqueue_run(
     seed: Option<u64>,
     concurrency: Option<usize>,
     adaptive: Option<&Bound<'_, PyAny>>,
+    correlation_id: Option<String>,
 ) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
     let p = principal.core().clone();
     let id = convert::id(experiment_id, ExperimentId::parse)?;
-    let options = run_options(seed, concurrency, adaptive)?;
+    let options = run_options(seed, concurrency, adaptive, correlation_id)?;
     Ok::<_, PyErr>(async move { Typed::one(&core(echo.enqueue_run(&p, id, &options).await)?, "Run") })
 }
 

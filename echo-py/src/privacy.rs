@@ -129,9 +129,13 @@ pub(crate) fn apply_retention(
     echo: CoreEcho,
     py: Python<'_>,
     principal: &Principal,
-    now: &Bound<'_, PyAny>,
+    now: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<impl Future<Output = PyResult<Typed>> + Send + 'static + use<>> {
     let p = principal.core().clone();
-    let now = convert::datetime(now, "now")?;
+    // Without `now`, the engine's clock (a `ManualClock` given to `open` included).
+    let now = match now.filter(|n| !n.is_none()) {
+        Some(n) => convert::datetime(n, "now")?,
+        None => echo.now(),
+    };
     Ok::<_, PyErr>(async move { Typed::one(&core(echo.apply_retention(&p, now).await)?, "RetentionReport") })
 }

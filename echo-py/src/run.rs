@@ -12,7 +12,7 @@ use crate::engine::run_options;
 use crate::handle::RunHandle;
 
 /// The work of `Echo.start_run` / `AsyncEcho.start_run` (documented in `api.rs`).
-#[allow(unused_variables)]
+#[allow(unused_variables, clippy::too_many_arguments)]
 pub(crate) fn start_run(
     echo: CoreEcho,
     py: Python<'_>,
@@ -21,10 +21,11 @@ pub(crate) fn start_run(
     seed: Option<u64>,
     concurrency: Option<usize>,
     adaptive: Option<&Bound<'_, PyAny>>,
+    correlation_id: Option<String>,
 ) -> PyResult<impl Future<Output = PyResult<RunHandle>> + Send + 'static + use<>> {
     let p = principal.core().clone();
     let id = convert::id(experiment_id, ExperimentId::parse)?;
-    let options = run_options(seed, concurrency, adaptive)?;
+    let options = run_options(seed, concurrency, adaptive, correlation_id)?;
     Ok::<_, PyErr>(async move {
         let handle = core(echo.start_run(&p, id, options).await)?;
         Ok(RunHandle::spawn(echo, p, handle))

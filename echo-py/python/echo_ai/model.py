@@ -228,6 +228,11 @@ class Run(Record):
     #: For an adaptive run, the precision it samples to (``planned_samples`` is then the
     #: maximum, which quota reserves); ``None`` for a run of the spec's fixed repeats.
     adaptive: Optional[AdaptiveOptions] = None
+    #: The host's id for the work the run belongs to (``correlation_id=`` when it was
+    #: started, else the principal's ``with_request(correlation_id=...)``); it is on the
+    #: run's ``run.enqueue`` audit event and on the logs of every process executing it.
+    #: ``None`` when the run was started without one.
+    correlation_id: Optional[str] = None
 
     @property
     def is_terminal(self) -> bool:
