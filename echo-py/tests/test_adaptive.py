@@ -10,7 +10,7 @@ from echo_ai import AdaptiveGoal, AdaptiveOptions, Echo, Principal
 from support import crm_spec
 
 #: ±15 points: reached after a few dozen answers per target, far below the maximum.
-GOAL = AdaptiveGoal(half_width=0.15, min_samples=10, max_samples=200, confidence=0.95)
+GOAL = AdaptiveGoal(half_width=0.15, min_samples=20, max_samples=200, confidence=0.95)
 
 
 def test_adaptive_run_stops_when_the_goal_is_reached(echo: Echo, me: Principal, experiment: echo_ai.Experiment) -> None:
@@ -43,6 +43,10 @@ def test_adaptive_options_forms_and_validation(echo: Echo, me: Principal, experi
     with pytest.raises(echo_ai.InvalidInputError) as info:
         echo.enqueue_run(me, experiment.id, adaptive=AdaptiveGoal(0.1, min_samples=50, max_samples=10, confidence=0.95))
     assert info.value.field == "options.adaptive.goal.max_samples"
+    # Below 20 answers the stopping rule's coverage is not verified: refused before anything runs.
+    with pytest.raises(echo_ai.InvalidInputError) as info:
+        echo.enqueue_run(me, experiment.id, adaptive=AdaptiveGoal(0.05, min_samples=10, max_samples=381, confidence=0.95))
+    assert info.value.field == "options.adaptive.goal.min_samples"
     with pytest.raises(echo_ai.InvalidInputError) as info:
         echo.start_run(me, experiment.id, adaptive=0.5)
     assert info.value.field == "options.adaptive.goal.half_width"
