@@ -63,6 +63,21 @@ pub fn time_string(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Deserializes a core time into the string JavaScript receives ([`time_string`]): serde's
+/// own form drops the fraction when it is zero (`09:00:00Z`), so the same instant would
+/// read differently in two places, and string comparisons of times would fail once in a
+/// thousand. Every time field of a mirror uses this (or [`iso_opt`]).
+pub fn iso<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    use serde::Deserialize;
+    chrono::DateTime::<chrono::Utc>::deserialize(d).map(time_string)
+}
+
+/// [`iso`] for an optional time.
+pub fn iso_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Option::<chrono::DateTime<chrono::Utc>>::deserialize(d).map(|t| t.map(time_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +94,23 @@ mod tests {
         assert!(seconds(-1.0, "grace").is_err());
         assert!(seconds(f64::NAN, "grace").is_err());
         assert_eq!(seconds(1.5, "grace").unwrap(), std::time::Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn core_times_always_carry_milliseconds() {
+        #[derive(serde::Deserialize)]
+        struct Mirror {
+            #[serde(deserialize_with = "iso")]
+            at: String,
+            #[serde(default, deserialize_with = "iso_opt")]
+            maybe: Option<String>,
+        }
+        let t = time("2026-03-01T09:00:00Z", "t").unwrap();
+        let m: Mirror = serde_json::from_value(serde_json::json!({ "at": t, "maybe": t })).unwrap();
+        assert_eq!(m.at, "2026-03-01T09:00:00.000Z");
+        assert_eq!(m.maybe.as_deref(), Some("2026-03-01T09:00:00.000Z"));
+        let m: Mirror = serde_json::from_value(serde_json::json!({ "at": t })).unwrap();
+        assert_eq!(m.maybe, None);
     }
 
     #[test]

@@ -48,10 +48,14 @@ pub struct ApiKey {
     #[napi(ts_type = "'live' | 'test'")]
     pub environment: String,
     pub scopes: Vec<String>,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub revoked_at: Option<String>,
     /// Written in batches (about once a minute), not on every use.
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub last_used_at: Option<String>,
 }
 

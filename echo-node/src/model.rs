@@ -30,6 +30,7 @@ pub struct Account {
     pub external_id: Option<String>,
     pub tier: String,
     /// ISO 8601, UTC.
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
 }
 
@@ -85,7 +86,9 @@ pub struct Experiment {
     pub id: String,
     pub account_id: String,
     pub spec: ExperimentSpec,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub updated_at: String,
 }
 
@@ -136,8 +139,11 @@ pub struct Run {
     /// The run's seed, in decimal (a u64, which a JavaScript number cannot hold exactly).
     #[serde(with = "u64_string")]
     pub seed: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub started_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub finished_at: Option<String>,
 }
 

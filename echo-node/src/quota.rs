@@ -24,6 +24,7 @@ pub struct QuotaDenial {
     pub remaining: i64,
     pub limit: i64,
     /// When the period's allowance resets (ISO 8601), for period limits.
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub resets_at: Option<String>,
 }
 
@@ -50,7 +51,9 @@ pub struct QuotaStatus {
     pub reserved: i64,
     pub limit: i64,
     pub remaining: i64,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub period_start: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub resets_at: String,
     pub active_runs: i64,
     pub max_concurrent_runs: u32,

@@ -108,6 +108,7 @@ pub struct Report {
     pub cells: Vec<ReportGroup>,
     pub by_target: Vec<ReportGroup>,
     pub overall: ReportGroup,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub generated_at: String,
 }
 
@@ -168,6 +169,7 @@ pub struct RunComparison {
 #[derive(Serialize, Deserialize)]
 pub struct SeriesPoint {
     pub run_id: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub at: String,
     pub visibility: Proportion,
     pub visibility_clustered: Option<ClusteredInterval>,
