@@ -15,6 +15,13 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Echo {
   /**
+   * The worst-case and expected cost of an adaptive run of an experiment. The expected
+   * case assumes the goal brand closest to ½ has visibility `expectedRate` (default 0.5,
+   * the worst case: the answers needed grow with p(1 − p)). Bad options are rejected as
+   * `startRun` would reject them.
+   */
+  estimateAdaptive(principal: Principal, experimentId: string, adaptive: AdaptiveOptions, expectedRate?: number): Promise<AdaptiveEstimate>
+  /**
    * Opens the database (running migrations) and returns the engine. Options are checked
    * first: a bad one rejects with an `InvalidInputError` naming it.
    */
@@ -209,12 +216,94 @@ export interface Account {
   createdAt: string
 }
 
+/** What an adaptive run may cost before it starts. */
+export interface AdaptiveEstimate {
+  /** Every target sampled to `maxSamples`: the most it can cost, and what quota reserves. */
+  worstCase: Estimate
+  /** The visibility assumed for the expected case. */
+  expectedRate: number
+  /** Answers per target expected at `expectedRate`. */
+  expectedSamplesPerTarget: number
+  /** The cost at that many answers per target. */
+  expected: Estimate
+}
+
 /** The adaptive stopping goal that reaches the precision with fewer answers. */
 export interface AdaptiveGoal {
   halfWidth: number
   minSamples: number
   maxSamples: number
   confidence: number
+}
+
+/**
+ * The precision an adaptive run samples each target to. Only `halfWidth` is required; a
+ * `Plan`'s `adaptive` goal can be passed as is.
+ */
+export interface AdaptiveGoalOptions {
+  /** The "±" wanted, as a proportion (0.05 for ±5 points), in (0, 0.5). */
+  halfWidth: number
+  /**
+   * Answers per target before the run may stop (default 20, fewer if the maximum is
+   * smaller).
+   */
+  minSamples?: number
+  /**
+   * Answers per target after which it stops whatever the widths (default: the fixed
+   * plan's worst case at 95%, e.g. 381 for ±5 points — so the goal is always reached
+   * and never costs more than a fixed run would).
+   */
+  maxSamples?: number
+  /** Confidence of the intervals, in [0.5, 1) (default 0.95, the reports' level). */
+  confidence?: number
+}
+
+/**
+ * `RunOptions.adaptive`: sample to a precision instead of the spec's `repeats`. Quota is
+ * reserved for `maxSamples` per target and the unused part refunded when the run ends.
+ */
+export interface AdaptiveOptions {
+  goal: AdaptiveGoalOptions
+  /**
+   * Which brands must reach the goal: `all` (default) or only your own, role `targets`
+   * (a competitor near 50% visibility can otherwise cost the whole saving).
+   */
+  brands?: 'all' | 'targets'
+  /**
+   * `wilson` (default: the reports' intervals, coverage close to nominal) or
+   * `confidence_sequence` (coverage guaranteed at any stopping time, ≈3.5× the answers).
+   */
+  method?: 'wilson' | 'confidence_sequence'
+}
+
+/** The adaptive options as a run stored them (every default filled in). */
+export interface AdaptiveSettings {
+  goal: AdaptiveGoal
+  brands: 'all' | 'targets'
+  method: 'wilson' | 'confidence_sequence'
+}
+
+/** The adaptive part of a report: per target, why sampling stopped. */
+export interface AdaptiveSummary {
+  options: AdaptiveSettings
+  /** Per target, in spec order. */
+  targets: Array<AdaptiveTargetSummary>
+}
+
+/** How one target's sampling went. */
+export interface AdaptiveTargetSummary {
+  target: Target
+  /**
+   * `goal_reached` (every goal brand within ±halfWidth), `max_samples` (stopped at the
+   * cap; intervals may be wider), `sampling` (still running) or `cancelled`.
+   */
+  state: 'sampling' | 'goal_reached' | 'max_samples' | 'cancelled'
+  /** Samples enqueued for the target, over all waves. */
+  enqueued: number
+  answered: number
+  failed: number
+  /** The widest interval half-width among the goal brands (0.5 with no answers). */
+  widestHalfWidth: number
 }
 
 /** An API key as stored (never the secret). */
@@ -354,6 +443,17 @@ export interface ErrorInfo {
   retryAfter?: number
   /** `quota_exceeded`: which limit, what was asked, what is left, when it resets. */
   quota?: QuotaDenial
+  /** `consent_required`: the purpose the deployment requires. */
+  purpose?: string
+  /** `consent_required`: whether the account withdrew that consent (else never gave it). */
+  withdrawn?: boolean
+  /**
+   * `permission_denied` because the account may not act: `deletion_pending` or
+   * `blocked`.
+   */
+  accountStatus?: string
+  /** With `accountStatus: 'deletion_pending'`: when the erasure runs (ISO 8601). */
+  deadline?: string
 }
 
 /** The names of all error kinds: the possible values of `EchoError.code`. */
@@ -593,6 +693,11 @@ export interface Report {
   byTarget: Array<ReportGroup>
   overall: ReportGroup
   generatedAt: string
+  /**
+   * For an adaptive run: per target, how many answered, why sampling stopped and the
+   * widest interval. Absent for a fixed run.
+   */
+  adaptive?: AdaptiveSummary
 }
 
 /** The metrics of one slice: a (target, prompt) cell, a target, or the whole run. */
@@ -620,6 +725,11 @@ export interface Run {
   createdAt: string
   startedAt?: string
   finishedAt?: string
+  /**
+   * For an adaptive run, the precision it samples to; `plannedSamples` is then the
+   * maximum (what quota reserves). Absent for a run of the spec's fixed repeats.
+   */
+  adaptive?: AdaptiveSettings
 }
 
 /** Every brand's visibility compared between two runs. */
@@ -637,6 +747,11 @@ export interface RunOptions {
   seed?: number
   /** Provider calls in flight for this run (default: the engine's). */
   concurrency?: number
+  /**
+   * Sample each target until its brands are known to a precision, instead of the spec's
+   * `repeats` (see `estimateAdaptive` for the cost beforehand).
+   */
+  adaptive?: AdaptiveOptions
 }
 
 /** A page of runs. */

@@ -14,6 +14,7 @@ use napi::Env;
 use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi_derive::napi;
 
+use crate::adaptive::AdaptiveOptions;
 use crate::convert::{out, parse, seconds, via_serde, whole};
 use crate::model::{
     Account, Experiment, ExperimentPage, ExperimentSpec, NewAccount, PageRequest, Run, RunOptions, RunPage,
@@ -122,6 +123,7 @@ impl RunOptions {
                 .map(|s| whole(s, "options.seed", (1u64 << 53) - 1))
                 .transpose()?,
             concurrency: self.concurrency.map(|c| c as usize),
+            adaptive: self.adaptive.as_ref().map(AdaptiveOptions::to_core).transpose()?,
             ..Default::default()
         })
     }

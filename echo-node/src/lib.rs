@@ -4,10 +4,12 @@
 //! The bindings stay thin: every behaviour lives in `echo-core`; this crate only converts
 //! arguments, results and errors. Modules mirror the core's: `engine` (the `Echo` class:
 //! opening, accounts, experiments, runs), `principal` (auth), `keys`, `quota`, `report`
-//! (reports, comparisons, series, plans, estimates), `schedule`, `progress` (`RunHandle`),
+//! (reports, comparisons, series, plans, estimates), `adaptive` (adaptive runs),
+//! `schedule`, `progress` (`RunHandle`),
 //! `worker`, `providers`, `model` (plain data) and `errors`; `convert` and `promise` are
 //! the plumbing every module shares.
 
+pub mod adaptive;
 pub mod convert;
 pub mod engine;
 pub mod errors;

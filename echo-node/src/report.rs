@@ -9,6 +9,7 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::AdaptiveSummary;
 use crate::convert::{out, parse, via_serde};
 use crate::engine::{Echo, clone_parts};
 use crate::model::{BrandSpec, SampleCounts, Target};
@@ -110,6 +111,10 @@ pub struct Report {
     pub overall: ReportGroup,
     #[serde(deserialize_with = "crate::convert::iso")]
     pub generated_at: String,
+    /// For an adaptive run: per target, how many answered, why sampling stopped and the
+    /// widest interval. Absent for a fixed run.
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSummary>,
 }
 
 impl Report {
