@@ -49,7 +49,9 @@ fn write_core_error_kinds() {
 /// The variant names between `pub enum ErrorKind {` and its closing brace: lines that are
 /// a bare identifier followed by a comma (doc comments and attributes skipped).
 fn error_kind_variants(text: &str) -> Vec<String> {
-    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with("pub enum ErrorKind"));
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("pub enum ErrorKind"));
     lines.next();
     lines
         .take_while(|l| l.trim() != "}")

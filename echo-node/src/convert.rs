@@ -78,6 +78,53 @@ pub fn iso_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Op
     Option::<chrono::DateTime<chrono::Utc>>::deserialize(d).map(|t| t.map(time_string))
 }
 
+/// Free-form JSON the core carries as `serde_json::Value` (audit event details, an erasure's
+/// record), handed to JavaScript as the plain object it describes. napi's own conversion of
+/// `serde_json::Value` sits behind a feature that would pull serde into napi's dependency
+/// list; this is the same few lines, for output only.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Json(pub serde_json::Value);
+
+impl napi::bindgen_prelude::TypeName for Json {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Unknown
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for Json {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        use napi::bindgen_prelude::Null;
+        use serde_json::Value;
+        // JavaScript numbers hold integers exactly up to 2^53.
+        const EXACT: i64 = 1 << 53;
+        // SAFETY: `env` is the live environment napi passed in; each arm delegates to napi's
+        // own conversion of a plain Rust value.
+        unsafe {
+            match val.0 {
+                Value::Null => Null::to_napi_value(env, Null),
+                Value::Bool(b) => bool::to_napi_value(env, b),
+                Value::Number(n) => match n.as_i64() {
+                    Some(i) if (-EXACT..=EXACT).contains(&i) => i64::to_napi_value(env, i),
+                    _ => f64::to_napi_value(env, n.as_f64().unwrap_or(f64::NAN)),
+                },
+                Value::String(s) => String::to_napi_value(env, s),
+                Value::Array(items) => Vec::to_napi_value(env, items.into_iter().map(Json).collect::<Vec<_>>()),
+                Value::Object(map) => std::collections::BTreeMap::to_napi_value(
+                    env,
+                    map.into_iter()
+                        .map(|(k, v)| (k, Json(v)))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                ),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
