@@ -150,10 +150,11 @@ export declare class Echo {
    */
   deletionRequests(principal: Principal): Promise<DeletionRecord[]>
   /**
-   * Erases the accounts whose grace period is over, at most `maxBatches` transactions of
-   * `erasureBatch` rows (default 100), verifying that nothing of each remains. What a
-   * worker's leader does on its maintenance passes; call it yourself (e.g. daily) when
-   * you run no workers, again while `more` is true.
+   * Erases the accounts whose grace period is over: at most `maxBatches` transactions
+   * (default 100, as the worker's `ErasureSweep`) of `erasureBatch` rows each, verifying
+   * that nothing of each account remains. What a worker's leader does on its maintenance
+   * passes; call it yourself (e.g. daily) when you run no workers, again while `more` is
+   * true. Takes no principal, like the core: it is the host's erasure job, not a request.
    */
   eraseDueAccounts(maxBatches?: number): Promise<ErasurePass>
   /** Creates an API key for the principal's account (scope `keys:manage`). */

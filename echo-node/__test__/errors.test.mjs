@@ -7,6 +7,7 @@ import {
   ConflictError,
   EchoError,
   InvalidInputError,
+  ManualClock,
   NotFoundError,
   PermissionDeniedError,
   Principal,
@@ -77,6 +78,15 @@ test('bad ids and options are refused synchronously with InvalidInputError', () 
   assert.throws(() => echo.getRun(principal, 'not-a-uuid'), (err) => err instanceof InvalidInputError && err.field === 'runId')
   assert.throws(() => Principal.host('42'), InvalidInputError)
   assert.throws(() => echo.startWorker({ pollIntervalSecs: -1 }), { code: 'invalid_input', field: 'worker.pollIntervalSecs' })
+})
+
+test('a principal argument must be a Principal: other objects are refused before they are read', async () => {
+  // Without the instanceof check napi would read another class's native object as a
+  // Principal (an instance of ManualClock aborted the process).
+  for (const notAPrincipal of [{}, new ManualClock(), echo, { accountId: 'x', scopes: ['admin'] }]) {
+    assert.throws(() => echo.getAccount(notAPrincipal), { code: 'InvalidArg', message: /not instanceof class `Principal`/ })
+    assert.throws(() => echo.auditEvents(notAPrincipal), { code: 'InvalidArg' })
+  }
 })
 
 test('Echo.open refuses bad options with the option named', async () => {

@@ -156,6 +156,7 @@ impl Echo {
     /// the worst case: the answers needed grow with p(1 − p)). Bad options are rejected as
     /// `startRun` would reject them.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, adaptive: AdaptiveOptions, expectedRate?: number",
         ts_return_type = "Promise<AdaptiveEstimate>"
     )]

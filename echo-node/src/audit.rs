@@ -201,6 +201,7 @@ impl Echo {
     /// (`Principal.admin()`, acting for an account or not): a tenant's principal is
     /// refused with `PermissionDeniedError`. The query itself is recorded (`audit.read`).
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, query?: AuditQuery",
         ts_return_type = "Promise<AuditPage>"
     )]
@@ -222,7 +223,7 @@ impl Echo {
 
     /// Re-walks the hash chain from the newest retention checkpoint and checks the stored
     /// head; `ok: false` names the first broken event. Operators only.
-    #[napi(ts_return_type = "Promise<AuditVerification>")]
+    #[napi(strict, ts_return_type = "Promise<AuditVerification>")]
     pub fn verify_audit_chain<'env>(
         &self,
         env: &'env Env,
@@ -237,7 +238,7 @@ impl Echo {
     /// As `verifyAuditChain`, and also checks that event `anchor.seq` still has the hash you
     /// recorded outside the database (from `auditHead`): this detects a trail rewritten
     /// together with its stored head, which the chain alone cannot.
-    #[napi(ts_return_type = "Promise<AuditVerification>")]
+    #[napi(strict, ts_return_type = "Promise<AuditVerification>")]
     pub fn verify_audit_chain_against<'env>(
         &self,
         env: &'env Env,
@@ -256,7 +257,7 @@ impl Echo {
     /// The newest event's seq and hash. Copy it somewhere the database's writers cannot
     /// reach (daily, or after sensitive operations) and pass it to
     /// `verifyAuditChainAgainst` later. Operators only.
-    #[napi(ts_return_type = "Promise<AuditHead>")]
+    #[napi(strict, ts_return_type = "Promise<AuditHead>")]
     pub fn audit_head<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, AuditHead>> {
         let (echo, principal) = clone_parts(self, principal);
         spawn(env, async move { echo.audit_head(&principal).await }, |h| {

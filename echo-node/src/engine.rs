@@ -256,7 +256,7 @@ impl Echo {
     // ---- accounts -------------------------------------------------------------------
 
     /// Creates an account; only `Principal.admin()` may.
-    #[napi(ts_return_type = "Promise<Account>")]
+    #[napi(strict, ts_return_type = "Promise<Account>")]
     pub fn create_account<'env>(
         &self,
         env: &'env Env,
@@ -271,7 +271,7 @@ impl Echo {
     }
 
     /// The principal's own account.
-    #[napi(ts_return_type = "Promise<Account>")]
+    #[napi(strict, ts_return_type = "Promise<Account>")]
     pub fn get_account<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, Account>> {
         let (echo, principal) = owned(self, principal);
         spawn(env, async move { echo.get_account(&principal).await }, |a| {
@@ -283,7 +283,7 @@ impl Echo {
 
     /// Validates and stores an experiment; an invalid spec rejects with an
     /// `InvalidInputError` whose `field` names the culprit (`spec.prompts[2]`).
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn create_experiment<'env>(
         &self,
         env: &'env Env,
@@ -300,7 +300,7 @@ impl Echo {
     }
 
     /// One experiment of the principal's account (`NotFoundError` for another account's).
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn get_experiment<'env>(
         &self,
         env: &'env Env,
@@ -316,6 +316,7 @@ impl Echo {
 
     /// The account's experiments, newest first.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, page?: PageRequest",
         ts_return_type = "Promise<ExperimentPage>"
     )]
@@ -335,7 +336,7 @@ impl Echo {
     }
 
     /// Replaces an experiment's spec; runs already started keep theirs.
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn update_experiment<'env>(
         &self,
         env: &'env Env,
@@ -354,7 +355,7 @@ impl Echo {
     }
 
     /// Deletes an experiment with its runs; `ConflictError` while one of them is running.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(strict, ts_return_type = "Promise<void>")]
     pub fn delete_experiment<'env>(
         &self,
         env: &'env Env,
@@ -372,6 +373,7 @@ impl Echo {
     /// tier's limits and the run-start rate limit first (`QuotaExceededError`,
     /// `RateLimitedError` with `retryAfter`).
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, options?: RunOptions",
         ts_return_type = "Promise<Run>"
     )]
@@ -395,6 +397,7 @@ impl Echo {
     /// Enqueues a run and executes it in this process. The handle streams progress, waits
     /// for the report and cancels.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, options?: RunOptions",
         ts_return_type = "Promise<RunHandle>"
     )]
@@ -414,7 +417,7 @@ impl Echo {
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one enqueued).
-    #[napi(ts_return_type = "Promise<RunHandle>")]
+    #[napi(strict, ts_return_type = "Promise<RunHandle>")]
     pub fn resume_run<'env>(
         &self,
         env: &'env Env,
@@ -429,7 +432,7 @@ impl Echo {
     }
 
     /// Cancels a run, whether it executes here or elsewhere.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(strict, ts_return_type = "Promise<void>")]
     pub fn cancel_run<'env>(
         &self,
         env: &'env Env,
@@ -442,7 +445,7 @@ impl Echo {
     }
 
     /// One run of the principal's account.
-    #[napi(ts_return_type = "Promise<Run>")]
+    #[napi(strict, ts_return_type = "Promise<Run>")]
     pub fn get_run<'env>(
         &self,
         env: &'env Env,
@@ -458,6 +461,7 @@ impl Echo {
 
     /// The runs of an experiment, newest first.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, page?: PageRequest",
         ts_return_type = "Promise<RunPage>"
     )]

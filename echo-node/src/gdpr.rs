@@ -141,7 +141,7 @@ impl Echo {
     ///
     /// The host or the operator acting for the account may export, an API key may not
     /// (`PermissionDeniedError`); while a deletion is pending only the operator may.
-    #[napi(ts_return_type = "Promise<ExportSummary>")]
+    #[napi(strict, ts_return_type = "Promise<ExportSummary>")]
     pub fn export_account_to_file<'env>(
         &self,
         env: &'env Env,
@@ -160,7 +160,7 @@ impl Echo {
     /// as an HTTP response. The whole bundle is held in memory (about 1 KB per answered
     /// sample), and a JavaScript string holds at most about 500 MB: for large accounts write
     /// a file instead.
-    #[napi(ts_return_type = "Promise<AccountExport>")]
+    #[napi(strict, ts_return_type = "Promise<AccountExport>")]
     pub fn export_account<'env>(
         &self,
         env: &'env Env,
@@ -191,7 +191,7 @@ impl Echo {
     /// unfinished runs cancelled; the erasure is due after the grace period
     /// (`deletionGraceSecs`, 30 days by default). The host or the operator acting for the
     /// account may request; an API key may not. `ConflictError` if one is already pending.
-    #[napi(ts_return_type = "Promise<DeletionRequest>")]
+    #[napi(strict, ts_return_type = "Promise<DeletionRequest>")]
     pub fn request_deletion<'env>(
         &self,
         env: &'env Env,
@@ -208,7 +208,7 @@ impl Echo {
     /// reason for the request): create new ones. Only the operator may
     /// (`Principal.admin().actingFor(accountId)`); `ConflictError` when nothing is pending
     /// or the deadline has passed.
-    #[napi(ts_return_type = "Promise<DeletionRecord>")]
+    #[napi(strict, ts_return_type = "Promise<DeletionRecord>")]
     pub fn cancel_deletion<'env>(
         &self,
         env: &'env Env,
@@ -222,7 +222,7 @@ impl Echo {
 
     /// The account's deletion requests, newest first — also while one is pending (to show
     /// the deadline) and after the erasure (a completed request is its record).
-    #[napi(ts_return_type = "Promise<DeletionRecord[]>")]
+    #[napi(strict, ts_return_type = "Promise<DeletionRecord[]>")]
     pub fn deletion_requests<'env>(
         &self,
         env: &'env Env,

@@ -174,7 +174,7 @@ impl Echo {
     /// Sets the account's privacy settings (scope `experiments:write`). Applies to samples
     /// answered from now on; a run already executing keeps the settings it started with.
     /// An unknown region is an `InvalidInputError`.
-    #[napi(ts_return_type = "Promise<PrivacySettings>")]
+    #[napi(strict, ts_return_type = "Promise<PrivacySettings>")]
     pub fn set_privacy_settings<'env>(
         &self,
         env: &'env Env,
@@ -196,7 +196,7 @@ impl Echo {
     }
 
     /// The account's privacy settings (the defaults, redaction off, if never set).
-    #[napi(ts_return_type = "Promise<PrivacySettings>")]
+    #[napi(strict, ts_return_type = "Promise<PrivacySettings>")]
     pub fn privacy_settings<'env>(
         &self,
         env: &'env Env,
@@ -212,7 +212,7 @@ impl Echo {
     /// stored; the latest record of a purpose is the one in force. Consent is the host's to
     /// capture: `Principal.host` or the operator may record it, an API key may not
     /// (`PermissionDeniedError`), so a key holder cannot consent for the account.
-    #[napi(ts_return_type = "Promise<Consent>")]
+    #[napi(strict, ts_return_type = "Promise<Consent>")]
     pub fn record_consent<'env>(
         &self,
         env: &'env Env,
@@ -232,7 +232,7 @@ impl Echo {
     }
 
     /// The account's consents: the latest record per purpose, and the whole history.
-    #[napi(ts_return_type = "Promise<Consents>")]
+    #[napi(strict, ts_return_type = "Promise<Consents>")]
     pub fn consents<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, Consents>> {
         let (echo, principal) = clone_parts(self, principal);
         spawn(env, async move { echo.consents(&principal).await }, |c| {
@@ -252,6 +252,7 @@ impl Echo {
     /// Idempotent. Workers' leader runs it daily; call it yourself when you run no workers.
     /// Only the operator (`Principal.admin()`) may.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, now?: string",
         ts_return_type = "Promise<RetentionReport>"
     )]

@@ -110,7 +110,7 @@ impl From<CoreDecision> for RateLimitDecision {
 #[napi]
 impl Echo {
     /// The principal's allowance this period: used, reserved, limit, remaining, reset.
-    #[napi(ts_return_type = "Promise<QuotaStatus>")]
+    #[napi(strict, ts_return_type = "Promise<QuotaStatus>")]
     pub fn quota_status<'env>(
         &self,
         env: &'env Env,
@@ -126,7 +126,7 @@ impl Echo {
     /// account for host principals) and returns the decision, allowed or not, with the
     /// headers to send. Run starts are limited automatically; this is for the host's own
     /// endpoints.
-    #[napi(ts_return_type = "Promise<RateLimitDecision>")]
+    #[napi(strict, ts_return_type = "Promise<RateLimitDecision>")]
     pub fn check_rate_limit<'env>(
         &self,
         env: &'env Env,

@@ -264,7 +264,7 @@ pub struct Plan {
 #[napi]
 impl Echo {
     /// The report of a run, from its stored answers (during and after execution).
-    #[napi(ts_return_type = "Promise<Report>")]
+    #[napi(strict, ts_return_type = "Promise<Report>")]
     pub fn report<'env>(
         &self,
         env: &'env Env,
@@ -280,7 +280,7 @@ impl Echo {
 
     /// Recomputes a run's report with another set of brands, from the stored answers: no
     /// provider is called and nothing is written.
-    #[napi(ts_return_type = "Promise<Report>")]
+    #[napi(strict, ts_return_type = "Promise<Report>")]
     pub fn reanalyze<'env>(
         &self,
         env: &'env Env,
@@ -300,6 +300,7 @@ impl Echo {
     /// a 95% interval of the difference and a test flagged significant at `alpha`
     /// (default 0.05).
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, before: string, after: string, alpha?: number",
         ts_return_type = "Promise<RunComparison>"
     )]
@@ -326,7 +327,7 @@ impl Echo {
 
     /// Every brand's visibility over the experiment's last `limit` finished runs (1–100),
     /// with significant changes flagged.
-    #[napi(ts_return_type = "Promise<VisibilitySeries[]>")]
+    #[napi(strict, ts_return_type = "Promise<VisibilitySeries[]>")]
     pub fn visibility_series<'env>(
         &self,
         env: &'env Env,
@@ -344,7 +345,7 @@ impl Echo {
     }
 
     /// How many repeats the experiment needs for ±`halfWidth`, and what that costs.
-    #[napi(ts_return_type = "Promise<Plan>")]
+    #[napi(strict, ts_return_type = "Promise<Plan>")]
     pub fn plan<'env>(
         &self,
         env: &'env Env,
@@ -361,7 +362,7 @@ impl Echo {
     }
 
     /// The expected cost of one run of an experiment.
-    #[napi(ts_return_type = "Promise<Estimate>")]
+    #[napi(strict, ts_return_type = "Promise<Estimate>")]
     pub fn estimate<'env>(
         &self,
         env: &'env Env,
