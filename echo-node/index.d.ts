@@ -15,6 +15,54 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Echo {
   /**
+   * The worst-case and expected cost of an adaptive run of an experiment. The expected
+   * case assumes the goal brand closest to ½ has visibility `expectedRate` (default 0.5,
+   * the worst case: the answers needed grow with p(1 − p)). Bad options are rejected as
+   * `startRun` would reject them.
+   */
+  estimateAdaptive(principal: Principal, experimentId: string, adaptive: AdaptiveOptions, expectedRate?: number): Promise<AdaptiveEstimate>
+  /**
+   * Audit events matching `query`, oldest first, paginated by `afterSeq`. Operators only
+   * (`Principal.admin()`, acting for an account or not): a tenant's principal is
+   * refused with `PermissionDeniedError`. The query itself is recorded (`audit.read`).
+   */
+  auditEvents(principal: Principal, query?: AuditQuery): Promise<AuditPage>
+  /**
+   * Re-walks the hash chain from the newest retention checkpoint and checks the stored
+   * head; `ok: false` names the first broken event. Operators only.
+   */
+  verifyAuditChain(principal: Principal): Promise<AuditVerification>
+  /**
+   * As `verifyAuditChain`, and also checks that event `anchor.seq` still has the hash you
+   * recorded outside the database (from `auditHead`): this detects a trail rewritten
+   * together with its stored head, which the chain alone cannot.
+   */
+  verifyAuditChainAgainst(principal: Principal, anchor: AuditHead): Promise<AuditVerification>
+  /**
+   * The newest event's seq and hash. Copy it somewhere the database's writers cannot
+   * reach (daily, or after sensitive operations) and pass it to
+   * `verifyAuditChainAgainst` later. Operators only.
+   */
+  auditHead(principal: Principal): Promise<AuditHead>
+  /**
+   * Deletes the audit events recorded before `before` (ISO 8601, not in the future:
+   * now minus your audit retention), in batches that each leave a checkpoint so what
+   * remains still verifies; records an `audit.purge` event. Idempotent. `applyRetention`
+   * already does this with the policy's `auditTtlSecs`.
+   *
+   * Takes no principal, like the core: it is the host's retention job, not a request.
+   */
+  purgeAuditEvents(before: string): Promise<AuditPurgeReport>
+  /**
+   * Clears the personal data (ip, user agent) of every audit event of an account; the
+   * events and the chain's verifiability stay. Resolves with how many events were
+   * cleared. The erasure of an account does this itself; call it for an erasure request
+   * that concerns only the audit trail.
+   *
+   * Takes no principal, like the core: it is the host's erasure job, not a request.
+   */
+  eraseAuditPersonalData(accountId: string): Promise<number>
+  /**
    * Opens the database (running migrations) and returns the engine. Options are checked
    * first: a bad one rejects with an `InvalidInputError` naming it.
    */
@@ -61,6 +109,54 @@ export declare class Echo {
   getRun(principal: Principal, runId: string): Promise<Run>
   /** The runs of an experiment, newest first. */
   listRuns(principal: Principal, experimentId: string, page?: PageRequest): Promise<RunPage>
+  /**
+   * Writes everything Echo holds about the principal's account (account, API key
+   * metadata — never hashes or secrets —, consents, experiments, runs, samples with the
+   * raw answers retention kept, audit events) to `path` as one JSON bundle. It is written
+   * next to `path` and renamed into place when complete, so `path` never holds a partial
+   * export; memory stays bounded whatever the account's size.
+   *
+   * The host or the operator acting for the account may export, an API key may not
+   * (`PermissionDeniedError`); while a deletion is pending only the operator may.
+   */
+  exportAccountToFile(principal: Principal, path: string): Promise<ExportSummary>
+  /**
+   * `exportAccountToFile` into memory: resolves with the bundle as a string, e.g. to send
+   * as an HTTP response. The whole bundle is held in memory (about 1 KB per answered
+   * sample), and a JavaScript string holds at most about 500 MB: for large accounts write
+   * a file instead.
+   */
+  exportAccount(principal: Principal): Promise<AccountExport>
+  /**
+   * Requests the erasure of the principal's account. At once: every operation of the
+   * account is refused (`PermissionDeniedError` with `accountStatus:
+   * 'deletion_pending'`), its API keys are revoked, its schedules paused and its
+   * unfinished runs cancelled; the erasure is due after the grace period
+   * (`deletionGraceSecs`, 30 days by default). The host or the operator acting for the
+   * account may request; an API key may not. `ConflictError` if one is already pending.
+   */
+  requestDeletion(principal: Principal): Promise<DeletionRequest>
+  /**
+   * Cancels the account's pending deletion before its deadline: the account is active
+   * again and its schedules resume. Its keys stay revoked (they may have leaked with the
+   * reason for the request): create new ones. Only the operator may
+   * (`Principal.admin().actingFor(accountId)`); `ConflictError` when nothing is pending
+   * or the deadline has passed.
+   */
+  cancelDeletion(principal: Principal): Promise<DeletionRecord>
+  /**
+   * The account's deletion requests, newest first — also while one is pending (to show
+   * the deadline) and after the erasure (a completed request is its record).
+   */
+  deletionRequests(principal: Principal): Promise<DeletionRecord[]>
+  /**
+   * Erases the accounts whose grace period is over: at most `maxBatches` transactions
+   * (default 100, as the worker's `ErasureSweep`) of `erasureBatch` rows each, verifying
+   * that nothing of each account remains. What a worker's leader does on its maintenance
+   * passes; call it yourself (e.g. daily) when you run no workers, again while `more` is
+   * true. Takes no principal, like the core: it is the host's erasure job, not a request.
+   */
+  eraseDueAccounts(maxBatches?: number): Promise<ErasurePass>
   /** Creates an API key for the principal's account (scope `keys:manage`). */
   createApiKey(principal: Principal, key: NewApiKey): Promise<CreatedApiKey>
   /** The account's API keys, newest first. */
@@ -78,6 +174,33 @@ export declare class Echo {
    * returns how many keys were written.
    */
   flushKeyUsage(): Promise<number>
+  /**
+   * Sets the account's privacy settings (scope `experiments:write`). Applies to samples
+   * answered from now on; a run already executing keeps the settings it started with.
+   * An unknown region is an `InvalidInputError`.
+   */
+  setPrivacySettings(principal: Principal, settings: NewPrivacySettings): Promise<PrivacySettings>
+  /** The account's privacy settings (the defaults, redaction off, if never set). */
+  privacySettings(principal: Principal): Promise<PrivacySettings>
+  /**
+   * Appends a consent decision for the principal's account and resolves with it as
+   * stored; the latest record of a purpose is the one in force. Consent is the host's to
+   * capture: `Principal.host` or the operator may record it, an API key may not
+   * (`PermissionDeniedError`), so a key holder cannot consent for the account.
+   */
+  recordConsent(principal: Principal, consent: ConsentRecord): Promise<Consent>
+  /** The account's consents: the latest record per purpose, and the whole history. */
+  consents(principal: Principal): Promise<Consents>
+  /** The retention policy in force (synchronous: it is the engine's configuration). */
+  retentionPolicy(): RetentionPolicy
+  /**
+   * Applies the retention policy across every account at `now` (ISO 8601; default: the
+   * engine's clock): raw answers past their TTL are erased in bounded batches, keeping
+   * everything reports are computed from, and audit events past theirs are purged.
+   * Idempotent. Workers' leader runs it daily; call it yourself when you run no workers.
+   * Only the operator (`Principal.admin()`) may.
+   */
+  applyRetention(principal: Principal, now?: string): Promise<RetentionReport>
   /** The principal's allowance this period: used, reserved, limit, remaining, reset. */
   quotaStatus(principal: Principal): Promise<QuotaStatus>
   /**
@@ -129,6 +252,21 @@ export declare class Echo {
   startWorker(options?: WorkerOptions): Promise<WorkerHandle>
 }
 
+/**
+ * A clock that only moves when told to, for tests: pass it to `Echo.open({ clock })`.
+ * Every engine opened with it reads the same time.
+ */
+export declare class ManualClock {
+  /** A clock stopped at `start` (ISO 8601), or at the current time. */
+  constructor(start?: string | undefined | null)
+  /** The clock's time (ISO 8601, UTC, milliseconds). */
+  now(): string
+  /** Moves the clock forward by `secs` seconds and returns the new time. */
+  advance(secs: number): string
+  /** Sets the clock to `time` (ISO 8601), forward or back. */
+  set(time: string): void
+}
+
 /** The caller of an operation: an account, its scopes and who acts. */
 export declare class Principal {
   /**
@@ -152,6 +290,13 @@ export declare class Principal {
   get scopes(): Array<string>
   /** Who acts: `host`, `admin`, or `api_key:<key id>`. */
   get actor(): string
+  /**
+   * The same principal serving `request`: the audit events of its operations record it.
+   * Call it per request (`Principal.host(id).withRequest({ ip, userAgent, requestId })`).
+   */
+  withRequest(request: RequestContext): Principal
+  /** The request context given with `withRequest`, if any. */
+  get request(): RequestContext | null
   /** Whether the principal holds `scope`. */
   has(scope: string): boolean
 }
@@ -209,12 +354,105 @@ export interface Account {
   createdAt: string
 }
 
+/** An export held in memory: the bundle and what it holds. */
+export interface AccountExport {
+  /**
+   * The JSON bundle (format `echo-account-export`, version 1) as text: `JSON.parse` it,
+   * or send it as an `application/json` response body. A string rather than a Buffer so
+   * the declarations need no `@types/node`.
+   */
+  bundle: string
+  summary: ExportSummary
+}
+
+/** What an adaptive run may cost before it starts. */
+export interface AdaptiveEstimate {
+  /** Every target sampled to `maxSamples`: the most it can cost, and what quota reserves. */
+  worstCase: Estimate
+  /** The visibility assumed for the expected case. */
+  expectedRate: number
+  /** Answers per target expected at `expectedRate`. */
+  expectedSamplesPerTarget: number
+  /** The cost at that many answers per target. */
+  expected: Estimate
+}
+
 /** The adaptive stopping goal that reaches the precision with fewer answers. */
 export interface AdaptiveGoal {
   halfWidth: number
   minSamples: number
   maxSamples: number
   confidence: number
+}
+
+/**
+ * The precision an adaptive run samples each target to. Only `halfWidth` is required; a
+ * `Plan`'s `adaptive` goal can be passed as is.
+ */
+export interface AdaptiveGoalOptions {
+  /** The "±" wanted, as a proportion (0.05 for ±5 points), in (0, 0.5). */
+  halfWidth: number
+  /**
+   * Answers per target before the run may stop (default 20, fewer if the maximum is
+   * smaller).
+   */
+  minSamples?: number
+  /**
+   * Answers per target after which it stops whatever the widths (default: the fixed
+   * plan's worst case at 95%, e.g. 381 for ±5 points — so the goal is always reached
+   * and never costs more than a fixed run would).
+   */
+  maxSamples?: number
+  /** Confidence of the intervals, in [0.5, 1) (default 0.95, the reports' level). */
+  confidence?: number
+}
+
+/**
+ * `RunOptions.adaptive`: sample to a precision instead of the spec's `repeats`. Quota is
+ * reserved for `maxSamples` per target and the unused part refunded when the run ends.
+ */
+export interface AdaptiveOptions {
+  goal: AdaptiveGoalOptions
+  /**
+   * Which brands must reach the goal: `all` (default) or only your own, role `targets`
+   * (a competitor near 50% visibility can otherwise cost the whole saving).
+   */
+  brands?: 'all' | 'targets'
+  /**
+   * `wilson` (default: the reports' intervals, coverage close to nominal) or
+   * `confidence_sequence` (coverage guaranteed at any stopping time, ≈3.5× the answers).
+   */
+  method?: 'wilson' | 'confidence_sequence'
+}
+
+/** The adaptive options as a run stored them (every default filled in). */
+export interface AdaptiveSettings {
+  goal: AdaptiveGoal
+  brands: 'all' | 'targets'
+  method: 'wilson' | 'confidence_sequence'
+}
+
+/** The adaptive part of a report: per target, why sampling stopped. */
+export interface AdaptiveSummary {
+  options: AdaptiveSettings
+  /** Per target, in spec order. */
+  targets: Array<AdaptiveTargetSummary>
+}
+
+/** How one target's sampling went. */
+export interface AdaptiveTargetSummary {
+  target: Target
+  /**
+   * `goal_reached` (every goal brand within ±halfWidth), `max_samples` (stopped at the
+   * cap; intervals may be wider), `sampling` (still running) or `cancelled`.
+   */
+  state: 'sampling' | 'goal_reached' | 'max_samples' | 'cancelled'
+  /** Samples enqueued for the target, over all waves. */
+  enqueued: number
+  answered: number
+  failed: number
+  /** The widest interval half-width among the goal brands (0.5 with no answers). */
+  widestHalfWidth: number
 }
 
 /** An API key as stored (never the secret). */
@@ -237,6 +475,111 @@ export interface ApiKey {
 export interface ApiKeyPage {
   items: Array<ApiKey>
   nextCursor?: string
+}
+
+/** Every audit action name, in the core's order. */
+export declare function auditActions(): Array<string>
+
+/** Who acted. */
+export interface AuditActor {
+  kind: 'api_key' | 'host' | 'admin' | 'system'
+  /** The API key id (never the key) or the system component (`scheduler`, `erasure`...). */
+  id?: string
+}
+
+/** One event of the trail. */
+export interface AuditEvent {
+  /** Position in the chain: 1, 2, 3... without gaps (retention removes a prefix). */
+  seq: number
+  occurredAt: string
+  accountId?: string
+  actor: AuditActor
+  /**
+   * One of `auditActions()` (`run.enqueue`...). Typed as a string: events written by a
+   * newer version may carry actions this one does not know.
+   */
+  action: string
+  target?: AuditTarget
+  result: 'success' | 'denied' | 'failed'
+  /** The error code of a denied or failed operation (`permission_denied`...). */
+  errorKind?: string
+  /**
+   * The host's request context (`Principal.withRequest`); `ip` and `userAgent` are
+   * absent once erased.
+   */
+  request: RequestContext
+  /** Facts about the event (never secrets). */
+  details: Record<string, unknown>
+  /** Whether the event's personal data (ip, user agent) was erased. */
+  personalDataErased: boolean
+  /** Hex SHA-256 of the previous event and of this one. */
+  prevHash: string
+  hash: string
+}
+
+/**
+ * The newest event's seq and hash: what a host copies somewhere the database's writers
+ * cannot reach, to prove later that the trail up to it was not rewritten.
+ */
+export interface AuditHead {
+  /** 0 before the first event. */
+  seq: number
+  /** Hex SHA-256 of event `seq`. */
+  hash: string
+  updatedAt?: string
+}
+
+/** One page of events. */
+export interface AuditPage {
+  events: Array<AuditEvent>
+  /** Pass as `afterSeq` for the next page; absent on the last page. */
+  nextAfterSeq?: number
+}
+
+/** What an audit purge removed. */
+export interface AuditPurgeReport {
+  eventsDeleted: number
+  /** The checkpoint verification now starts from. */
+  checkpointSeq?: number
+}
+
+/** Which events to list, oldest first. Every filter is optional. */
+export interface AuditQuery {
+  /** Only events concerning this account. */
+  accountId?: string
+  /**
+   * Only this action (`run.enqueue`, `account.export`...; `auditActions()` lists them,
+   * and a test checks this type against that list).
+   */
+  action?: 'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply'
+  /** Events at or after this time (ISO 8601). */
+  from?: string
+  /** Events strictly before this time (ISO 8601). */
+  to?: string
+  /** Events after this seq: the previous page's `nextAfterSeq`. */
+  afterSeq?: number
+  /** Page size; default 100, at most 1000. */
+  limit?: number
+}
+
+/** What an event is about. */
+export interface AuditTarget {
+  /** `account`, `experiment`, `run`, `api_key`... */
+  type: string
+  id: string
+}
+
+/** The outcome of a verification. */
+export interface AuditVerification {
+  /** Whether every check passed. */
+  ok: boolean
+  /** Events read (up to and including the first broken one). */
+  eventsChecked: number
+  /** The retention checkpoint verification started from (absent: the first event ever). */
+  fromCheckpoint?: number
+  lastSeq: number
+  lastHash: string
+  firstBroken?: BrokenLink
 }
 
 /** One brand's visibility change, overall (no target) or for one target. */
@@ -277,12 +620,67 @@ export interface BrandSpec {
   role?: 'target' | 'competitor'
 }
 
+/** The first broken event. */
+export interface BrokenLink {
+  seq: number
+  problem: ChainProblem
+  /** The problem in words ("event 12 was altered (its hash does not match)"). */
+  message: string
+}
+
+/** What is wrong at the first broken event. */
+export interface ChainProblem {
+  kind: 'gap' | 'prev_hash_mismatch' | 'hash_mismatch' | 'personal_data_altered' | 'unreadable' | 'truncated' | 'head_mismatch' | 'anchor_mismatch'
+  /** `gap`: the seq that was expected. */
+  expected?: number
+  /** `unreadable`: why. */
+  reason?: string
+  /** `truncated`, `head_mismatch`: the stored head's seq. */
+  headSeq?: number
+  /** `anchor_mismatch`: the anchored seq. */
+  anchorSeq?: number
+}
+
 /** The cluster-robust interval of a proportion pooled over prompts. */
 export interface ClusteredInterval {
   interval: Interval
   clusters: number
   designEffect: number
   effectiveTrials: number
+}
+
+/** A recorded consent decision. Records are never changed: a withdrawal is a new record. */
+export interface Consent {
+  id: string
+  accountId: string
+  purpose: string
+  policyVersion: string
+  granted: boolean
+  /** When it was recorded (ISO 8601). */
+  at: string
+  source?: string
+  /** Who recorded it: `host` or `admin`. */
+  recordedBy: string
+}
+
+/** A consent decision to record. */
+export interface ConsentRecord {
+  /** What the consent is for (`data_processing`, `marketing`...). */
+  purpose: string
+  /** The version of the policy the person was shown (`2025-01`, `v3`...). */
+  policyVersion: string
+  /** Granted (`true`), or refused / withdrawn (`false`). */
+  granted: boolean
+  /** Where the decision was captured (`signup_form`, `settings_page`...). */
+  source?: string
+}
+
+/** An account's consents. */
+export interface Consents {
+  /** The latest record of each purpose (the one in force), by purpose name. */
+  current: Array<Consent>
+  /** Every record, oldest first. */
+  history: Array<Consent>
 }
 
 /** What a slice's answers cost (unpriced answers counted apart, not as free). */
@@ -298,6 +696,54 @@ export interface CreatedApiKey {
   secret: string
 }
 
+/**
+ * The purpose a host typically requires before running anything (`requireConsent`):
+ * processing the account's prompts, brands and the answers about them.
+ */
+export declare const DATA_PROCESSING: string
+
+/**
+ * A stored deletion request. A completed one is the tombstone of the erased account: it
+ * names only the account id.
+ */
+export interface DeletionRecord {
+  id: string
+  accountId: string
+  /** Who asked: `host` or `admin`. */
+  requestedBy: string
+  requestedAt: string
+  /** End of the grace period: cancellable before, erased after. */
+  deadline: string
+  status: 'pending' | 'completed' | 'cancelled'
+  completedAt?: string
+  cancelledAt?: string
+  cancelledBy?: string
+  /**
+   * For a completed request, the verified report of the erasure (the core keeps it in
+   * the request's `details`, which before completion hold its own bookkeeping).
+   */
+  erasure?: ErasureReport
+}
+
+/** What `requestDeletion` did. */
+export interface DeletionRequest {
+  /** The request's id; it outlives the account as the record of the erasure. */
+  id: string
+  accountId: string
+  requestedAt: string
+  /**
+   * The erasure runs at the first `eraseDueAccounts` (or worker maintenance pass) after
+   * this; the operator may cancel before.
+   */
+  deadline: string
+  /** Keys revoked by the request. */
+  keysRevoked: number
+  /** Runs that were pending or running, now cancelled (their quota settled). */
+  runsCancelled: Array<string>
+  /** Scheduled experiments paused (re-armed if the request is cancelled). */
+  schedulesPaused: number
+}
+
 /** The share of citations pointing at one domain. */
 export interface DomainShare {
   domain: string
@@ -306,7 +752,10 @@ export interface DomainShare {
   answers: number
 }
 
-/** How to open an engine: where data lives, which providers answer, engine tuning. */
+/**
+ * How to open an engine: where data lives, which providers answer, engine tuning, how
+ * long data is kept and which consents runs need.
+ */
 export interface EchoOptions {
   /**
    * `sqlite:///path/to/echo.db` (or `sqlite:relative.db`), `postgres://user@host/db`, or
@@ -333,6 +782,58 @@ export interface EchoOptions {
   keyUsageFlushSecs?: number
   /** `standard` tiers (`free`, `pro`, `enterprise`; the default) or `unmetered`. */
   quota?: 'standard' | 'unmetered'
+  /**
+   * How long raw answers, audit events and deletion requests are kept. Unset fields
+   * keep the defaults (90 days, 2 years, 30 days); periods under a day are refused.
+   */
+  retentionPolicy?: RetentionOptions
+  /**
+   * Purposes (e.g. `'data_processing'`) every account must have granted, by its latest
+   * `recordConsent`, before its runs start (scheduled ones too); otherwise starting a run
+   * rejects with a `ConsentRequiredError` and nothing is reserved or written.
+   */
+  requireConsent?: Array<string> | string
+  /**
+   * Seconds between a deletion request and the erasure, during which the operator may
+   * cancel it (default 30 days; at least one day). Shorthand for
+   * `retentionPolicy.deletionGraceSecs`.
+   */
+  deletionGraceSecs?: number
+  /** Rows deleted per erasure transaction (default 1,000). */
+  erasureBatch?: number
+  /**
+   * The engine's clock. Pass a `ManualClock` in tests to cross retention and deletion
+   * deadlines without waiting; default: the system clock.
+   */
+  clock?: ManualClock
+}
+
+/** What one `eraseDueAccounts` call did. */
+export interface ErasurePass {
+  /** Transactions committed. */
+  batches: number
+  rowsDeleted: number
+  /** Erasures completed and verified by this call. */
+  completed: Array<ErasureReport>
+  /** The call stopped at `maxBatches` with work left: call again. */
+  more: boolean
+}
+
+/** The verified end of one account's erasure. */
+export interface ErasureReport {
+  requestId: string
+  accountId: string
+  requestedAt: string
+  erasedAt: string
+  /** Rows deleted per table, over all batches. */
+  rowsDeleted: Record<string, number>
+  /**
+   * Rows of the account counted per table after the last batch: all zero, or the
+   * erasure would not have completed.
+   */
+  remaining: Record<string, number>
+  /** Tables deliberately kept (the deletion request itself, as the record). */
+  retained: Array<string>
 }
 
 /** What the error factory receives: everything a core error says, as plain data. */
@@ -354,6 +855,17 @@ export interface ErrorInfo {
   retryAfter?: number
   /** `quota_exceeded`: which limit, what was asked, what is left, when it resets. */
   quota?: QuotaDenial
+  /** `consent_required`: the purpose the deployment requires. */
+  purpose?: string
+  /** `consent_required`: whether the account withdrew that consent (else never gave it). */
+  withdrawn?: boolean
+  /**
+   * `permission_denied` because the account may not act: `deletion_pending` or
+   * `blocked`.
+   */
+  accountStatus?: string
+  /** With `accountStatus: 'deletion_pending'`: when the erasure runs (ISO 8601). */
+  deadline?: string
 }
 
 /** The names of all error kinds: the possible values of `EchoError.code`. */
@@ -402,6 +914,19 @@ export interface ExperimentSpec {
   webSearch?: boolean
 }
 
+/** What an export wrote. */
+export interface ExportSummary {
+  accountId: string
+  exportedAt: string
+  /** Bytes of the bundle. */
+  bytes: number
+  /**
+   * Items written per section (`api_keys`, `consents`, `experiments`, `runs`,
+   * `samples`, `audit_events`).
+   */
+  counts: Record<string, number>
+}
+
 /** A two-sided 95% confidence interval for a proportion. */
 export interface Interval {
   lower: number
@@ -427,6 +952,12 @@ export interface NewApiKey {
   expiresAt?: string
   /** `live` (default, `echo_live_...`) or `test` (`echo_test_...`). */
   environment?: 'live' | 'test'
+}
+
+/** New privacy settings; `phoneRegions` defaults to US, GB, DE and FR. */
+export interface NewPrivacySettings {
+  redactPii: boolean
+  phoneRegions?: Array<string>
 }
 
 /** Keyset pagination: newest first. */
@@ -462,6 +993,20 @@ export interface PlanRequest {
   expectedRate?: number
   /** Precision per `target` (default) or per (target, prompt) `cell`. */
   scope?: 'target' | 'cell'
+}
+
+/** An account's privacy settings. */
+export interface PrivacySettings {
+  /**
+   * Emails, phone numbers and card numbers in answers are replaced with placeholders
+   * before they are stored (off by default).
+   */
+  redactPii: boolean
+  /**
+   * Regions (ISO 3166-1 alpha-2) whose national phone formats are recognized; numbers
+   * written with `+` and a country code are recognized whatever this says. At most 20.
+   */
+  phoneRegions: Array<string>
 }
 
 /** Where a run stands. */
@@ -593,6 +1138,11 @@ export interface Report {
   byTarget: Array<ReportGroup>
   overall: ReportGroup
   generatedAt: string
+  /**
+   * For an adaptive run: per target, how many answered, why sampling stopped and the
+   * widest interval. Absent for a fixed run.
+   */
+  adaptive?: AdaptiveSummary
 }
 
 /** The metrics of one slice: a (target, prompt) cell, a target, or the whole run. */
@@ -604,6 +1154,75 @@ export interface ReportGroup {
   brands: Array<BrandMetrics>
   citations: Array<DomainShare>
   cost: CostSummary
+}
+
+/**
+ * The request a principal serves, as the host determined it. Echo records it on the audit
+ * events the principal's operations write; `ip` and `userAgent` are personal data, kept
+ * out of the hash chain's body so they can be erased without breaking it. Blank fields are
+ * dropped and long ones cut to 512 characters.
+ */
+export interface RequestContext {
+  /** The client's address (e.g. from a trusted proxy's header). */
+  ip?: string
+  /** The client's `User-Agent`. */
+  userAgent?: string
+  /** Your id of this request. */
+  requestId?: string
+  /** An id that follows one piece of work across requests and processes. */
+  correlationId?: string
+}
+
+/**
+ * `EchoOptions.retentionPolicy`: how long Echo keeps what it keeps. Every field is
+ * optional; periods must be at least one day (retention runs daily).
+ */
+export interface RetentionOptions {
+  /**
+   * Raw answers (and raw provider responses, quoted citation text) are erased this many
+   * seconds after the sample was answered; mentions, citations and rollups stay, so
+   * reports do not change. Default 90 days.
+   */
+  rawAnswerTtlSecs?: number
+  /**
+   * Audit events older than this are purged (a checkpoint keeps the rest verifiable).
+   * Default 2 years.
+   */
+  auditTtlSecs?: number
+  /** Between a deletion request and the erasure. Default 30 days. */
+  deletionGraceSecs?: number
+  /** Samples anonymized per transaction (default 500). */
+  batchSize?: number
+  /**
+   * Transactions per `applyRetention` call at most (default 200); the rest waits for
+   * the next call, which `RetentionReport.complete: false` asks for.
+   */
+  maxBatches?: number
+}
+
+/** The retention policy in force. */
+export interface RetentionPolicy {
+  rawAnswerTtlSecs: number
+  auditTtlSecs: number
+  deletionGraceSecs: number
+  batchSize: number
+  maxBatches: number
+}
+
+/** What one `applyRetention` call did. */
+export interface RetentionReport {
+  /** The time the policy was applied at. */
+  now: string
+  /** Samples answered before this were due for anonymization. */
+  rawAnswerCutoff: string
+  samplesAnonymized: number
+  /** Transactions that anonymized something. */
+  batches: number
+  /** Audit events recorded before this were due for purging. */
+  auditCutoff: string
+  auditEventsPurged: number
+  /** False when the call stopped at `maxBatches` with samples still due: call again. */
+  complete: boolean
 }
 
 /** A run of an experiment. */
@@ -620,6 +1239,11 @@ export interface Run {
   createdAt: string
   startedAt?: string
   finishedAt?: string
+  /**
+   * For an adaptive run, the precision it samples to; `plannedSamples` is then the
+   * maximum (what quota reserves). Absent for a run of the spec's fixed repeats.
+   */
+  adaptive?: AdaptiveSettings
 }
 
 /** Every brand's visibility compared between two runs. */
@@ -637,6 +1261,11 @@ export interface RunOptions {
   seed?: number
   /** Provider calls in flight for this run (default: the engine's). */
   concurrency?: number
+  /**
+   * Sample each target until its brands are known to a precision, instead of the spec's
+   * `repeats` (see `estimateAdaptive` for the cost beforehand).
+   */
+  adaptive?: AdaptiveOptions
 }
 
 /** A page of runs. */

@@ -836,9 +836,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Echo = nativeBinding.Echo
+module.exports.ManualClock = nativeBinding.ManualClock
 module.exports.Principal = nativeBinding.Principal
 module.exports.RunHandle = nativeBinding.RunHandle
 module.exports.WorkerHandle = nativeBinding.WorkerHandle
+module.exports.auditActions = nativeBinding.auditActions
+module.exports.DATA_PROCESSING = nativeBinding.DATA_PROCESSING
 module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.registerErrorFactory = nativeBinding.registerErrorFactory
 module.exports.validateTarget = nativeBinding.validateTarget

@@ -14,9 +14,12 @@
 // Every request first authenticates the key (401 otherwise, with the same message for
 // unknown, revoked and expired keys), then takes one request from the key's rate limit
 // (429 with Retry-After and the RateLimit-* headers when refused; the headers are sent on
-// every response). Another account's objects answer 404, exactly like missing ones.
+// every response). Another account's objects answer 404, exactly like missing ones. The
+// caller's address, user agent and request id (X-Request-Id, echoed back) go with the
+// principal into Echo's audit trail.
 // `createServer` is exported so tests (and your app) can mount it on their own engine.
 
+import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 
@@ -46,6 +49,9 @@ const STATUS_BY_CODE = {
   conflict: 409,
   quota_exceeded: 429,
   rate_limited: 429,
+  // The deployment requires a consent the account has not given: the user must act (in
+  // the host's UI), retrying will not help.
+  consent_required: 403,
 }
 
 class HttpError extends Error {
@@ -83,6 +89,24 @@ async function readJson(req) {
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON')
   }
+}
+
+/**
+ * The request as Echo's audit trail records it. Behind a proxy, take the client address
+ * from the header your proxy sets (and only from a proxy you trust), not the socket.
+ */
+function requestContext(req, requestId) {
+  return {
+    ip: req.socket.remoteAddress,
+    userAgent: req.headers['user-agent'],
+    requestId,
+  }
+}
+
+/** The caller's request id when it is a sane token, else a new one. */
+function requestIdOf(req) {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
 }
 
 /** The key of `Authorization: Bearer <key>`, or a 401. */
@@ -123,6 +147,8 @@ export function createServer({ echo, rateLimit = { name: 'api.requests', limit: 
 
   return http.createServer(async (req, res) => {
     const started = performance.now()
+    const requestId = requestIdOf(req)
+    res.setHeader('X-Request-Id', requestId)
     let rateHeaders = {}
     let status = 500
     try {
@@ -134,7 +160,7 @@ export function createServer({ echo, rateLimit = { name: 'api.requests', limit: 
           ? new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here`)
           : new HttpError(404, 'not_found', 'no such route')
       }
-      const principal = await echo.authenticate(bearerKey(req))
+      const principal = (await echo.authenticate(bearerKey(req))).withRequest(requestContext(req, requestId))
       const decision = await echo.checkRateLimit(principal, rateLimit)
       rateHeaders = decision.headers
       if (!decision.allowed) {
@@ -159,6 +185,7 @@ export function createServer({ echo, rateLimit = { name: 'api.requests', limit: 
         const body = { error: { code: err.code, message: err.message } }
         if (err.field) body.error.field = err.field
         if (err.quota) body.error.quota = err.quota
+        if (err.purpose) body.error.purpose = err.purpose
         send(res, status, body, { ...rateHeaders, ...extra })
       } else {
         status = 500
@@ -166,7 +193,7 @@ export function createServer({ echo, rateLimit = { name: 'api.requests', limit: 
         send(res, 500, { error: { code: 'internal', message: 'internal error' } }, rateHeaders)
       }
     } finally {
-      log({ event: 'request', method: req.method, path: req.url?.split('?')[0], status, ms: performance.now() - started })
+      log({ event: 'request', requestId, method: req.method, path: req.url?.split('?')[0], status, ms: performance.now() - started })
     }
   })
 }

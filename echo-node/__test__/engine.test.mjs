@@ -1,5 +1,6 @@
 // The whole flow through the Node API: accounts, experiments, runs with progress, reports,
-// comparisons, series, plans, estimates, quotas, rate limits, schedules and a worker.
+// comparisons, series, plans, estimates, adaptive runs, quotas, rate limits, schedules and a
+// worker.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
@@ -215,4 +216,52 @@ test('a worker executes enqueued runs and shuts down with a report', async () =>
   assert.equal(report.runsFinalized, 1)
   assert.equal(worker.report().succeeded, 10)
   await assert.rejects(worker.shutdown(), { code: 'conflict' })
+})
+
+test('an adaptive run stops once its brands are known to the precision asked', async () => {
+  const { principal } = await newAccount(echo, 'adaptive')
+  const experiment = await echo.createExperiment(principal, spec({ repeats: 1 }))
+  // Only the own brand (HubSpot, ~75% visible in the simulator) must reach ±5 points; the
+  // worst case, any brand at 50%, would need 381 answers.
+  const adaptive = { goal: { halfWidth: 0.05 }, brands: 'targets' }
+  const estimate = await echo.estimateAdaptive(principal, experiment.id, adaptive, 0.75)
+  assert.equal(estimate.worstCase.plannedSamples, 381)
+  assert.ok(estimate.expectedSamplesPerTarget < 381, String(estimate.expectedSamplesPerTarget))
+
+  const handle = await echo.startRun(principal, experiment.id, { seed: 5, adaptive })
+  const report = await handle.wait()
+  assert.equal(report.status, 'completed')
+  const [target] = report.adaptive.targets
+  assert.deepEqual(target.target, SIM_TARGET)
+  assert.equal(target.state, 'goal_reached')
+  assert.ok(target.answered < 381, `stopped early: ${target.answered} of 381`)
+  assert.ok(target.widestHalfWidth <= 0.05)
+  assert.equal(report.counts.succeeded, target.answered)
+  assert.deepEqual(report.adaptive.options, {
+    goal: { halfWidth: 0.05, minSamples: 20, maxSamples: 381, confidence: 0.95 },
+    brands: 'targets',
+    method: 'wilson',
+  })
+  const run = await echo.getRun(principal, handle.runId)
+  assert.equal(run.plannedSamples, 381, 'planned (and reserved) at the maximum')
+  assert.deepEqual(run.adaptive, report.adaptive.options)
+  const quota = await echo.quotaStatus(principal)
+  assert.equal(quota.reserved, 0)
+  assert.equal(quota.used, target.answered, 'the unasked samples were refunded')
+
+  // A plan's adaptive goal can be passed as is; a fixed run has no adaptive part.
+  const plan = await echo.plan(principal, experiment.id, { halfWidth: 0.1 })
+  const fromPlan = await echo.estimateAdaptive(principal, experiment.id, { goal: plan.adaptive })
+  assert.equal(fromPlan.worstCase.plannedSamples, plan.adaptive.maxSamples)
+  const fixed = await (await echo.startRun(principal, experiment.id)).wait()
+  assert.equal(fixed.adaptive, undefined)
+
+  await assert.rejects(echo.startRun(principal, experiment.id, { adaptive: { goal: { halfWidth: 0.7 } } }), {
+    code: 'invalid_input',
+    field: 'options.adaptive.goal.half_width',
+  })
+  assert.throws(() => echo.startRun(principal, experiment.id, { adaptive: { goal: { halfWidth: 0.1 }, brands: 'mine' } }), {
+    code: 'invalid_input',
+    field: 'options.adaptive.brands',
+  })
 })

@@ -1,11 +1,13 @@
 // Typed errors, API keys and tenant isolation through the Node API.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import { after, before, test } from 'node:test'
 
 import {
   ConflictError,
   EchoError,
   InvalidInputError,
+  ManualClock,
   NotFoundError,
   PermissionDeniedError,
   Principal,
@@ -16,7 +18,7 @@ import {
   errorKinds,
 } from 'echo-ai'
 
-import { newAccount, openEngine, spec } from './helpers.mjs'
+import { newAccount, openEngine, rejectsWith, spec } from './helpers.mjs'
 
 let echo
 before(async () => {
@@ -26,30 +28,32 @@ after(async () => {
   await echo.close()
 })
 
-/** Asserts that `promise` rejects with an instance of `Cls` whose fields match `props`. */
-async function rejectsWith(promise, Cls, props = {}) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof Cls, `expected ${Cls.name}, got ${err?.constructor?.name}: ${err?.message}`)
-    assert.ok(err instanceof EchoError)
-    assert.ok(err instanceof Error)
-    assert.equal(err.name, Cls.name)
-    assert.equal(err.code, Cls.code)
-    for (const [key, value] of Object.entries(props)) {
-      if (value instanceof RegExp) assert.match(err[key], value)
-      else assert.deepEqual(err[key], value)
-    }
-    return true
-  })
+/** The `as_str` names of echo-core's ErrorKind, read from its source. */
+function coreKindNames() {
+  const source = fs.readFileSync(new URL('../../echo-core/src/error.rs', import.meta.url), 'utf8')
+  return [...source.matchAll(/ErrorKind::(\w+) => "(\w+)"/g)].map((m) => m[2])
 }
 
-test('every core error kind has its own class', () => {
+/** The string literals of `export type <name> = 'a' | 'b' ...` (up to a blank line). */
+function declaredUnion(file, name) {
+  const text = fs.readFileSync(new URL(`../${file}`, import.meta.url), 'utf8')
+  const [, rest] = text.split(`export type ${name} =`)
+  assert.ok(rest, `${name} is not declared in ${file}`)
+  return [...rest.split('\n\n')[0].matchAll(/'([^']+)'/g)].map((m) => m[1])
+}
+
+test('every core error kind has its own class, and its code in the ErrorCode type', () => {
+  // errorKinds() is generated from echo-core's ErrorKind at build time (build.rs), so a kind
+  // added to the core shows up here and needs a class in lib/errors.js.
   const kinds = errorKinds()
-  assert.equal(kinds.length, 12)
+  assert.deepEqual(kinds, coreKindNames())
+  assert.ok(kinds.includes('consent_required'))
   for (const kind of kinds) {
     const Cls = errorClassForCode(kind)
-    assert.notEqual(Cls, EchoError, kind)
+    assert.notEqual(Cls, EchoError, `no class for the core's error kind ${kind} in lib/errors.js`)
     assert.equal(Cls.code, kind)
   }
+  assert.deepEqual(declaredUnion('lib/index.d.ts', 'ErrorCode').sort(), [...kinds].sort())
   assert.equal(errorClassForCode('something_new'), EchoError)
 })
 
@@ -74,6 +78,15 @@ test('bad ids and options are refused synchronously with InvalidInputError', () 
   assert.throws(() => echo.getRun(principal, 'not-a-uuid'), (err) => err instanceof InvalidInputError && err.field === 'runId')
   assert.throws(() => Principal.host('42'), InvalidInputError)
   assert.throws(() => echo.startWorker({ pollIntervalSecs: -1 }), { code: 'invalid_input', field: 'worker.pollIntervalSecs' })
+})
+
+test('a principal argument must be a Principal: other objects are refused before they are read', async () => {
+  // Without the instanceof check napi would read another class's native object as a
+  // Principal (an instance of ManualClock aborted the process).
+  for (const notAPrincipal of [{}, new ManualClock(), echo, { accountId: 'x', scopes: ['admin'] }]) {
+    assert.throws(() => echo.getAccount(notAPrincipal), { code: 'InvalidArg', message: /not instanceof class `Principal`/ })
+    assert.throws(() => echo.auditEvents(notAPrincipal), { code: 'InvalidArg' })
+  }
 })
 
 test('Echo.open refuses bad options with the option named', async () => {

@@ -57,5 +57,7 @@ test('a deliberately wrong usage fails to compile (the check can fail)', (t) => 
     encoding: 'utf8',
   })
   assert.notEqual(result.status, 0)
-  assert.match(result.stdout, /halfWidth|repeats/)
+  // Each wrong line is reported: the misspelled plan field, the missing `repeats`, and the
+  // misspelled adaptive goal field.
+  for (const culprit of [/'halfWidht'/, /'repeats'/, /'halfwidth'/]) assert.match(result.stdout, culprit)
 })

@@ -1,6 +1,8 @@
 // Shared set-up of the Node tests: an in-memory engine with the offline simulated provider,
 // an account per test and a small experiment over the simulator's CRM demo brands.
-import { Echo, Principal } from 'echo-ai'
+import assert from 'node:assert/strict'
+
+import { Echo, EchoError, Principal } from 'echo-ai'
 
 export const SIM_TARGET = { provider: 'simulated', model: 'sim-1' }
 
@@ -28,4 +30,20 @@ export function spec({ repeats = 5, prompts = 2, name = 'CRM study' } = {}) {
     targets: [SIM_TARGET],
     repeats,
   }
+}
+
+/** Asserts that `promise` rejects with an instance of `Cls` whose fields match `props`. */
+export async function rejectsWith(promise, Cls, props = {}) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof Cls, `expected ${Cls.name}, got ${err?.constructor?.name}: ${err?.message}`)
+    assert.ok(err instanceof EchoError)
+    assert.ok(err instanceof Error)
+    assert.equal(err.name, Cls.name)
+    assert.equal(err.code, Cls.code)
+    for (const [key, value] of Object.entries(props)) {
+      if (value instanceof RegExp) assert.match(err[key], value)
+      else assert.deepEqual(err[key], value)
+    }
+    return true
+  })
 }

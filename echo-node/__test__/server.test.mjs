@@ -34,11 +34,11 @@ after(async () => {
   await echo.close()
 })
 
-async function call(method, path, { key, body } = {}) {
-  const headers = {}
+async function call(method, path, { key, body, headers: extra = {}, base: at = base } = {}) {
+  const headers = { ...extra }
   if (key) headers.authorization = `Bearer ${key}`
   if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const res = await fetch(`${at}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   return { status: res.status, headers: res.headers, body: await res.json() }
 }
 
@@ -143,4 +143,55 @@ test('the rate limit answers 429 with Retry-After and RateLimit headers', async 
   // Limits are per key: Alice is unaffected.
   assert.equal((await call('GET', '/v1/account', { key: aliceKey })).status, 200)
   assert.ok(Principal)
+})
+
+test("the caller's address, user agent and request id reach the audit trail", async () => {
+  const res = await call('POST', '/v1/experiments', {
+    key: aliceKey,
+    body: spec({ name: 'audited' }),
+    headers: { 'x-request-id': 'req-test-1', 'user-agent': 'audit-test/1.0' },
+  })
+  assert.equal(res.status, 201)
+  assert.equal(res.headers.get('x-request-id'), 'req-test-1')
+  const { events } = await echo.auditEvents(Principal.admin(), {
+    accountId: alice.account.id,
+    action: 'experiment.create',
+  })
+  const event = events.find((e) => e.target?.id === res.body.id)
+  assert.ok(event, 'the creation was audited')
+  assert.deepEqual(event.request, { ip: '127.0.0.1', userAgent: 'audit-test/1.0', requestId: 'req-test-1' })
+  assert.equal(event.actor.kind, 'api_key')
+  // A request id that is not a sane token is replaced, not recorded.
+  const odd = await call('GET', '/v1/account', { key: aliceKey, headers: { 'x-request-id': 'a b<c>' } })
+  assert.match(odd.headers.get('x-request-id'), /^[0-9a-f-]{36}$/)
+})
+
+test('a run without the consent the deployment requires is a 403 consent_required', async () => {
+  const strict = await openEngine({ requireConsent: 'data_processing' })
+  const strictServer = createServer({ echo: strict, rateLimit: RATE_LIMIT })
+  await new Promise((resolve) => strictServer.listen(0, '127.0.0.1', resolve))
+  try {
+    const at = `http://127.0.0.1:${strictServer.address().port}`
+    const { principal } = await newAccount(strict, 'Careful Co')
+    const key = (await strict.createApiKey(principal, { name: 'k', scopes: SCOPES })).secret
+    const created = await call('POST', '/v1/experiments', { key, body: spec(), base: at })
+    assert.equal(created.status, 201)
+    const refused = await call('POST', `/v1/experiments/${created.body.id}/runs`, { key, base: at })
+    assert.equal(refused.status, 403)
+    assert.equal(refused.body.error.code, 'consent_required')
+    assert.equal(refused.body.error.purpose, 'data_processing')
+    await strict.recordConsent(principal, { purpose: 'data_processing', policyVersion: 'v1', granted: true })
+    const started = await call('POST', `/v1/experiments/${created.body.id}/runs`, { key, base: at })
+    assert.equal(started.status, 202)
+    // Let the run finish before the engine closes under it.
+    let run
+    for (let i = 0; i < 400 && !['completed', 'partial', 'failed'].includes(run?.status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+      run = await strict.getRun(principal, started.body.runId)
+    }
+    assert.equal(run.status, 'completed')
+  } finally {
+    await new Promise((resolve) => strictServer.close(resolve))
+    await strict.close()
+  }
 })

@@ -37,8 +37,19 @@ InvalidInputError.code = 'invalid_input'
 class NotFoundError extends EchoError {}
 NotFoundError.code = 'not_found'
 
-/** The principal lacks a scope for the operation. */
-class PermissionDeniedError extends EchoError {}
+/**
+ * The principal may not do this: it lacks a scope, or its account may not act at all
+ * (`accountStatus` 'deletion_pending' — with the erasure `deadline` — or 'blocked').
+ */
+class PermissionDeniedError extends EchoError {
+  constructor(message, info = {}) {
+    super(message, info)
+    /** 'deletion_pending' or 'blocked' when the account is refused as a whole, else null. */
+    this.accountStatus = info.accountStatus ?? null
+    /** When a pending deletion erases the account (ISO 8601), else null. */
+    this.deadline = info.deadline ?? null
+  }
+}
 PermissionDeniedError.code = 'permission_denied'
 
 /**
@@ -98,6 +109,21 @@ CancelledError.code = 'cancelled'
 class ConfigError extends EchoError {}
 ConfigError.code = 'config'
 
+/**
+ * The deployment requires consent for `purpose` before runs start (the `requireConsent`
+ * option) and the account has not given it (`withdrawn` false) or withdrew it (true).
+ * Nothing was started, reserved or written: record the consent with `echo.recordConsent`
+ * and start the run again.
+ */
+class ConsentRequiredError extends EchoError {
+  constructor(message, info = {}) {
+    super(message, info)
+    this.purpose = info.purpose ?? null
+    this.withdrawn = info.withdrawn ?? null
+  }
+}
+ConsentRequiredError.code = 'consent_required'
+
 /** A bug in Echo; please report it with the message. */
 class InternalError extends EchoError {}
 InternalError.code = 'internal'
@@ -116,6 +142,7 @@ const classes = {
   CancelledError,
   ConfigError,
   InternalError,
+  ConsentRequiredError,
 }
 
 const byCode = new Map(

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'cancelled'
   | 'config'
   | 'internal'
+  | 'consent_required'
 
 /** Base class of every error Echo reports. */
 export declare class EchoError extends Error {
@@ -43,8 +44,13 @@ export declare class InvalidInputError extends EchoError {
 }
 /** The object does not exist, or belongs to another account. */
 export declare class NotFoundError extends EchoError {}
-/** The principal lacks a scope for the operation. */
-export declare class PermissionDeniedError extends EchoError {}
+/** The principal lacks a scope, or its account may not act at all (`accountStatus`). */
+export declare class PermissionDeniedError extends EchoError {
+  /** Set when the account is refused as a whole: erasure pending, or blocked by the operator. */
+  readonly accountStatus: 'deletion_pending' | 'blocked' | null
+  /** With `accountStatus: 'deletion_pending'`: when the erasure runs (ISO 8601). */
+  readonly deadline: string | null
+}
 /** An API key did not authenticate. Send the message; log `reason`, never show it. */
 export declare class UnauthenticatedError extends EchoError {
   readonly reason: 'malformed' | 'bad_checksum' | 'unknown' | 'revoked' | 'expired' | null
@@ -72,6 +78,15 @@ export declare class CancelledError extends EchoError {}
 export declare class ConfigError extends EchoError {}
 /** A bug in Echo. */
 export declare class InternalError extends EchoError {}
+/**
+ * The deployment requires consent for `purpose` (`requireConsent`) and the account has not
+ * given it or withdrew it; nothing was started. Record it with `echo.recordConsent`.
+ */
+export declare class ConsentRequiredError extends EchoError {
+  readonly purpose: string | null
+  /** True when the account withdrew the consent, false when it never gave it. */
+  readonly withdrawn: boolean | null
+}
 
 /** The class used for an error code (`EchoError` for a code this version does not know). */
 export declare function errorClassForCode(code: string): typeof EchoError

@@ -63,6 +63,68 @@ pub fn time_string(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Deserializes a core time into the string JavaScript receives ([`time_string`]): serde's
+/// own form drops the fraction when it is zero (`09:00:00Z`), so the same instant would
+/// read differently in two places, and string comparisons of times would fail once in a
+/// thousand. Every time field of a mirror uses this (or [`iso_opt`]).
+pub fn iso<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    use serde::Deserialize;
+    chrono::DateTime::<chrono::Utc>::deserialize(d).map(time_string)
+}
+
+/// [`iso`] for an optional time.
+pub fn iso_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Option::<chrono::DateTime<chrono::Utc>>::deserialize(d).map(|t| t.map(time_string))
+}
+
+/// Free-form JSON the core carries as `serde_json::Value` (audit event details, an erasure's
+/// record), handed to JavaScript as the plain object it describes. napi's own conversion of
+/// `serde_json::Value` sits behind a feature that would pull serde into napi's dependency
+/// list; this is the same few lines, for output only.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Json(pub serde_json::Value);
+
+impl napi::bindgen_prelude::TypeName for Json {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Unknown
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for Json {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        use napi::bindgen_prelude::Null;
+        use serde_json::Value;
+        // JavaScript numbers hold integers exactly up to 2^53.
+        const EXACT: i64 = 1 << 53;
+        // SAFETY: `env` is the live environment napi passed in; each arm delegates to napi's
+        // own conversion of a plain Rust value.
+        unsafe {
+            match val.0 {
+                Value::Null => Null::to_napi_value(env, Null),
+                Value::Bool(b) => bool::to_napi_value(env, b),
+                Value::Number(n) => match n.as_i64() {
+                    Some(i) if (-EXACT..=EXACT).contains(&i) => i64::to_napi_value(env, i),
+                    _ => f64::to_napi_value(env, n.as_f64().unwrap_or(f64::NAN)),
+                },
+                Value::String(s) => String::to_napi_value(env, s),
+                Value::Array(items) => Vec::to_napi_value(env, items.into_iter().map(Json).collect::<Vec<_>>()),
+                Value::Object(map) => std::collections::BTreeMap::to_napi_value(
+                    env,
+                    map.into_iter()
+                        .map(|(k, v)| (k, Json(v)))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                ),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +141,23 @@ mod tests {
         assert!(seconds(-1.0, "grace").is_err());
         assert!(seconds(f64::NAN, "grace").is_err());
         assert_eq!(seconds(1.5, "grace").unwrap(), std::time::Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn core_times_always_carry_milliseconds() {
+        #[derive(serde::Deserialize)]
+        struct Mirror {
+            #[serde(deserialize_with = "iso")]
+            at: String,
+            #[serde(default, deserialize_with = "iso_opt")]
+            maybe: Option<String>,
+        }
+        let t = time("2026-03-01T09:00:00Z", "t").unwrap();
+        let m: Mirror = serde_json::from_value(serde_json::json!({ "at": t, "maybe": t })).unwrap();
+        assert_eq!(m.at, "2026-03-01T09:00:00.000Z");
+        assert_eq!(m.maybe.as_deref(), Some("2026-03-01T09:00:00.000Z"));
+        let m: Mirror = serde_json::from_value(serde_json::json!({ "at": t })).unwrap();
+        assert_eq!(m.maybe, None);
     }
 
     #[test]

@@ -6,26 +6,35 @@
 //! refused synchronously with an `InvalidInputError`, before anything runs), then returns
 //! a Promise settled on napi's tokio runtime.
 
+use std::sync::Arc;
+
+use echo_core::clock::{Clock, SystemClock};
 use echo_core::engine::{Echo as CoreEcho, RunOptions as CoreRunOptions};
 use echo_core::model::{self as core, ExperimentId, RunId};
 use echo_core::quota::UnmeteredQuotaPolicy;
 use echo_core::{Error, Result};
-use napi::Env;
-use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::bindgen_prelude::{Either, FromNapiRef, JavaScriptClassExt, Object, PromiseRaw};
+use napi::{Env, JsValue};
 use napi_derive::napi;
 
+use crate::adaptive::AdaptiveOptions;
+use crate::clock::ManualClock;
 use crate::convert::{out, parse, seconds, via_serde, whole};
+use crate::errors;
 use crate::model::{
     Account, Experiment, ExperimentPage, ExperimentSpec, NewAccount, PageRequest, Run, RunOptions, RunPage,
 };
 use crate::principal::Principal;
+use crate::privacy::RetentionOptions;
 use crate::progress::RunHandle;
 use crate::promise::{spawn, sync};
 use crate::providers::{self, ReplayOptions, SimulatedOptions};
 
-/// How to open an engine: where data lives, which providers answer, engine tuning.
-#[napi(object)]
-pub struct EchoOptions {
+/// How to open an engine: where data lives, which providers answer, engine tuning, how
+/// long data is kept and which consents runs need.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct EchoOptions<'a> {
     /// `sqlite:///path/to/echo.db` (or `sqlite:relative.db`), `postgres://user@host/db`, or
     /// `:memory:`. Default: a private in-memory SQLite database, gone when the engine is.
     pub database: Option<String>,
@@ -48,6 +57,23 @@ pub struct EchoOptions {
     /// `standard` tiers (`free`, `pro`, `enterprise`; the default) or `unmetered`.
     #[napi(ts_type = "'standard' | 'unmetered'")]
     pub quota: Option<String>,
+    /// How long raw answers, audit events and deletion requests are kept. Unset fields
+    /// keep the defaults (90 days, 2 years, 30 days); periods under a day are refused.
+    pub retention_policy: Option<RetentionOptions>,
+    /// Purposes (e.g. `'data_processing'`) every account must have granted, by its latest
+    /// `recordConsent`, before its runs start (scheduled ones too); otherwise starting a run
+    /// rejects with a `ConsentRequiredError` and nothing is reserved or written.
+    pub require_consent: Option<Either<Vec<String>, String>>,
+    /// Seconds between a deletion request and the erasure, during which the operator may
+    /// cancel it (default 30 days; at least one day). Shorthand for
+    /// `retentionPolicy.deletionGraceSecs`.
+    pub deletion_grace_secs: Option<f64>,
+    /// Rows deleted per erasure transaction (default 1,000).
+    pub erasure_batch: Option<u32>,
+    /// The engine's clock. Pass a `ManualClock` in tests to cross retention and deletion
+    /// deadlines without waiting; default: the system clock.
+    #[napi(ts_type = "ManualClock")]
+    pub clock: Option<Object<'a>>,
 }
 
 /// The engine: experiments, runs and reports over one database and a set of providers.
@@ -55,10 +81,13 @@ pub struct EchoOptions {
 #[napi]
 pub struct Echo {
     pub(crate) inner: CoreEcho,
+    /// The clock the engine was built with: the core keeps its own `now()` private, and
+    /// `applyRetention` without a time must mean the engine's now, not the system's.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
-fn builder(options: EchoOptions) -> Result<echo_core::engine::EchoBuilder> {
-    let mut b = CoreEcho::builder();
+fn builder(options: EchoOptions<'_>, clock: Arc<dyn Clock>) -> Result<echo_core::engine::EchoBuilder> {
+    let mut b = CoreEcho::builder().clock(clock);
     b = match options.database.as_deref().map(str::trim) {
         None | Some(":memory:") => b.sqlite_memory(),
         Some("") => {
@@ -111,7 +140,58 @@ fn builder(options: EchoOptions) -> Result<echo_core::engine::EchoBuilder> {
             ));
         }
     }
+    let given_grace = options.retention_policy.as_ref().and_then(|r| r.deletion_grace_secs);
+    if let Some(retention) = &options.retention_policy {
+        b = b.retention_policy(retention.to_core()?);
+    }
+    if let Some(secs) = options.deletion_grace_secs {
+        if given_grace.is_some_and(|g| g != secs) {
+            return Err(Error::invalid(
+                "deletionGraceSecs",
+                "differs from retentionPolicy.deletionGraceSecs; give the grace period once",
+            ));
+        }
+        b = b.deletion_grace(seconds(secs, "deletionGraceSecs")?);
+    }
+    if let Some(rows) = options.erasure_batch {
+        b = b.erasure_batch(rows);
+    }
+    let purposes = match options.require_consent {
+        None => Vec::new(),
+        Some(Either::A(many)) => many,
+        Some(Either::B(one)) => vec![one],
+    };
+    for purpose in purposes {
+        if purpose.trim().is_empty() {
+            return Err(Error::invalid(
+                "requireConsent",
+                "a purpose is blank; name it, e.g. 'data_processing'",
+            ));
+        }
+        b = b.require_consent(purpose.trim());
+    }
     Ok(b)
+}
+
+/// The clock of `options.clock`: a `ManualClock`, or the system clock when absent. Anything
+/// else is refused (it is checked with `instanceof` before the native object is read).
+fn clock_of(env: &Env, options: &EchoOptions<'_>) -> napi::Result<Arc<dyn Clock>> {
+    let Some(object) = &options.clock else {
+        return Ok(Arc::new(SystemClock));
+    };
+    if !ManualClock::instance_of(env, object)? {
+        return Err(errors::to_js(
+            env,
+            Error::invalid(
+                "clock",
+                "must be a ManualClock (new ManualClock()); omit it for the system clock",
+            ),
+        ));
+    }
+    // SAFETY: `object` was just checked to be an instance of the ManualClock class, so the
+    // native value napi wrapped in it is a `ManualClock`.
+    let clock: &ManualClock = unsafe { ManualClock::from_napi_ref(env.raw(), object.raw())? };
+    Ok(clock.as_clock())
 }
 
 impl RunOptions {
@@ -122,6 +202,7 @@ impl RunOptions {
                 .map(|s| whole(s, "options.seed", (1u64 << 53) - 1))
                 .transpose()?,
             concurrency: self.concurrency.map(|c| c as usize),
+            adaptive: self.adaptive.as_ref().map(AdaptiveOptions::to_core).transpose()?,
             ..Default::default()
         })
     }
@@ -137,20 +218,13 @@ impl Echo {
     /// Opens the database (running migrations) and returns the engine. Options are checked
     /// first: a bad one rejects with an `InvalidInputError` naming it.
     #[napi(ts_args_type = "options?: EchoOptions", ts_return_type = "Promise<Echo>")]
-    pub fn open<'env>(env: &'env Env, options: Option<EchoOptions>) -> napi::Result<PromiseRaw<'env, Echo>> {
-        let options = options.unwrap_or(EchoOptions {
-            database: None,
-            providers_from_env: None,
-            simulated: None,
-            replay: None,
-            concurrency: None,
-            lease_secs: None,
-            max_attempts: None,
-            key_usage_flush_secs: None,
-            quota: None,
-        });
-        let b = sync(env, builder(options))?;
-        spawn(env, async move { b.build().await }, |inner| Ok(Echo { inner }))
+    pub fn open<'env>(env: &'env Env, options: Option<EchoOptions<'env>>) -> napi::Result<PromiseRaw<'env, Echo>> {
+        let options = options.unwrap_or_default();
+        let clock = clock_of(env, &options)?;
+        let b = sync(env, builder(options, clock.clone()))?;
+        spawn(env, async move { b.build().await }, move |inner| {
+            Ok(Echo { inner, clock })
+        })
     }
 
     /// Writes pending API key uses and closes the database connections.
@@ -182,7 +256,7 @@ impl Echo {
     // ---- accounts -------------------------------------------------------------------
 
     /// Creates an account; only `Principal.admin()` may.
-    #[napi(ts_return_type = "Promise<Account>")]
+    #[napi(strict, ts_return_type = "Promise<Account>")]
     pub fn create_account<'env>(
         &self,
         env: &'env Env,
@@ -197,7 +271,7 @@ impl Echo {
     }
 
     /// The principal's own account.
-    #[napi(ts_return_type = "Promise<Account>")]
+    #[napi(strict, ts_return_type = "Promise<Account>")]
     pub fn get_account<'env>(&self, env: &'env Env, principal: &Principal) -> napi::Result<PromiseRaw<'env, Account>> {
         let (echo, principal) = owned(self, principal);
         spawn(env, async move { echo.get_account(&principal).await }, |a| {
@@ -209,7 +283,7 @@ impl Echo {
 
     /// Validates and stores an experiment; an invalid spec rejects with an
     /// `InvalidInputError` whose `field` names the culprit (`spec.prompts[2]`).
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn create_experiment<'env>(
         &self,
         env: &'env Env,
@@ -226,7 +300,7 @@ impl Echo {
     }
 
     /// One experiment of the principal's account (`NotFoundError` for another account's).
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn get_experiment<'env>(
         &self,
         env: &'env Env,
@@ -242,6 +316,7 @@ impl Echo {
 
     /// The account's experiments, newest first.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, page?: PageRequest",
         ts_return_type = "Promise<ExperimentPage>"
     )]
@@ -261,7 +336,7 @@ impl Echo {
     }
 
     /// Replaces an experiment's spec; runs already started keep theirs.
-    #[napi(ts_return_type = "Promise<Experiment>")]
+    #[napi(strict, ts_return_type = "Promise<Experiment>")]
     pub fn update_experiment<'env>(
         &self,
         env: &'env Env,
@@ -280,7 +355,7 @@ impl Echo {
     }
 
     /// Deletes an experiment with its runs; `ConflictError` while one of them is running.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(strict, ts_return_type = "Promise<void>")]
     pub fn delete_experiment<'env>(
         &self,
         env: &'env Env,
@@ -298,6 +373,7 @@ impl Echo {
     /// tier's limits and the run-start rate limit first (`QuotaExceededError`,
     /// `RateLimitedError` with `retryAfter`).
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, options?: RunOptions",
         ts_return_type = "Promise<Run>"
     )]
@@ -321,6 +397,7 @@ impl Echo {
     /// Enqueues a run and executes it in this process. The handle streams progress, waits
     /// for the report and cancels.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, options?: RunOptions",
         ts_return_type = "Promise<RunHandle>"
     )]
@@ -340,7 +417,7 @@ impl Echo {
     }
 
     /// Executes the unfinished samples of an existing run (after a crash, or one enqueued).
-    #[napi(ts_return_type = "Promise<RunHandle>")]
+    #[napi(strict, ts_return_type = "Promise<RunHandle>")]
     pub fn resume_run<'env>(
         &self,
         env: &'env Env,
@@ -355,7 +432,7 @@ impl Echo {
     }
 
     /// Cancels a run, whether it executes here or elsewhere.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(strict, ts_return_type = "Promise<void>")]
     pub fn cancel_run<'env>(
         &self,
         env: &'env Env,
@@ -368,7 +445,7 @@ impl Echo {
     }
 
     /// One run of the principal's account.
-    #[napi(ts_return_type = "Promise<Run>")]
+    #[napi(strict, ts_return_type = "Promise<Run>")]
     pub fn get_run<'env>(
         &self,
         env: &'env Env,
@@ -384,6 +461,7 @@ impl Echo {
 
     /// The runs of an experiment, newest first.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, experimentId: string, page?: PageRequest",
         ts_return_type = "Promise<RunPage>"
     )]

@@ -19,6 +19,7 @@ use napi::bindgen_prelude::{FunctionRef, Unknown};
 use napi::{Env, JsValue};
 use napi_derive::napi;
 
+use crate::convert::time_string;
 use crate::quota::QuotaDenial;
 
 /// The `code` of a thrown error: the core's error kind name (`invalid_input`, ...).
@@ -31,22 +32,12 @@ impl AsRef<str> for ErrorCode {
     }
 }
 
-/// Every [`ErrorKind`] the core defines, in declaration order (the core offers no iterator;
-/// the Node tests check that each has its own class).
-pub const ALL_KINDS: [ErrorKind; 12] = [
-    ErrorKind::InvalidInput,
-    ErrorKind::NotFound,
-    ErrorKind::PermissionDenied,
-    ErrorKind::Unauthenticated,
-    ErrorKind::Conflict,
-    ErrorKind::QuotaExceeded,
-    ErrorKind::RateLimited,
-    ErrorKind::Provider,
-    ErrorKind::Storage,
-    ErrorKind::Cancelled,
-    ErrorKind::Config,
-    ErrorKind::Internal,
-];
+include!(concat!(env!("OUT_DIR"), "/core_error_kinds.rs"));
+
+/// Every [`ErrorKind`] the core defines, in declaration order. Read from the core's source
+/// at build time (`build.rs`): the core's enum is `#[non_exhaustive]` and has no list, and a
+/// hand-kept copy here went stale. The Node tests check that each has its own class.
+pub const ALL_KINDS: &[ErrorKind] = &CORE_ERROR_KINDS;
 
 /// The names of all error kinds: the possible values of `EchoError.code`.
 #[napi]
@@ -72,6 +63,15 @@ pub struct ErrorInfo {
     pub retry_after: Option<f64>,
     /// `quota_exceeded`: which limit, what was asked, what is left, when it resets.
     pub quota: Option<QuotaDenial>,
+    /// `consent_required`: the purpose the deployment requires.
+    pub purpose: Option<String>,
+    /// `consent_required`: whether the account withdrew that consent (else never gave it).
+    pub withdrawn: Option<bool>,
+    /// `permission_denied` because the account may not act: `deletion_pending` or
+    /// `blocked`.
+    pub account_status: Option<String>,
+    /// With `accountStatus: 'deletion_pending'`: when the erasure runs (ISO 8601).
+    pub deadline: Option<String>,
 }
 
 impl ErrorInfo {
@@ -80,14 +80,26 @@ impl ErrorInfo {
             Error::Provider { provider, .. } => Some(provider.clone()),
             _ => None,
         };
+        let (purpose, withdrawn) = match err {
+            Error::ConsentRequired { purpose, withdrawn } => (Some(purpose.clone()), Some(*withdrawn)),
+            _ => (None, None),
+        };
+        let deadline = match err {
+            Error::AccountBlocked { deadline, .. } => deadline.map(time_string),
+            _ => None,
+        };
         Self {
             code: err.kind().as_str().to_string(),
-            message: message_with_causes(err),
+            message: node_message(err),
             field: err.field().map(str::to_string),
             reason: err.auth_failure().map(|r| r.as_str().to_string()),
             provider,
             retry_after: err.retry_after().map(|d| d.as_secs_f64()),
             quota: err.quota_denial().map(QuotaDenial::from_core),
+            purpose,
+            withdrawn,
+            account_status: err.account_status().map(|s| s.as_str().to_string()),
+            deadline,
         }
     }
 }
@@ -105,6 +117,25 @@ thread_local! {
 #[napi]
 pub fn register_error_factory(factory: FunctionRef<ErrorInfo, Unknown<'static>>) {
     FACTORY.with(|f| *f.borrow_mut() = Some(factory));
+}
+
+/// The message a Node caller sees. The core's message, except where it tells the reader to
+/// call a Rust API: there the Node method is named instead, so the message says what to do
+/// in the language the caller writes.
+fn node_message(err: &Error) -> String {
+    match err {
+        Error::ConsentRequired { purpose, withdrawn } => format!(
+            "consent required: the account has {state} consent for purpose {purpose:?}, which this deployment \
+             requires before runs start; record it with echo.recordConsent(principal, {{ purpose: {purpose:?}, \
+             policyVersion, granted: true }}) and start the run again",
+            state = if *withdrawn { "withdrawn its" } else { "not given" }
+        ),
+        Error::AccountBlocked { .. } => message_with_causes(err).replace(
+            "Echo::cancel_deletion",
+            "echo.cancelDeletion(Principal.admin().actingFor(accountId))",
+        ),
+        _ => message_with_causes(err),
+    }
 }
 
 /// The error's message followed by its cause chain; causes the message already quotes are
@@ -173,6 +204,18 @@ fn build(env: &Env, info: ErrorInfo) -> napi::Result<napi::Error> {
             if let Some(quota) = info.quota {
                 error.set_named_property("quota", quota)?;
             }
+            if let Some(purpose) = info.purpose {
+                error.set_named_property("purpose", purpose)?;
+            }
+            if let Some(withdrawn) = info.withdrawn {
+                error.set_named_property("withdrawn", withdrawn)?;
+            }
+            if let Some(status) = info.account_status {
+                error.set_named_property("accountStatus", status)?;
+            }
+            if let Some(deadline) = info.deadline {
+                error.set_named_property("deadline", deadline)?;
+            }
             Ok(napi::Error::from(error.to_unknown()))
         }
     }
@@ -188,6 +231,10 @@ impl ErrorInfo {
             provider: self.provider.clone(),
             retry_after: self.retry_after,
             quota: self.quota.clone(),
+            purpose: self.purpose.clone(),
+            withdrawn: self.withdrawn,
+            account_status: self.account_status.clone(),
+            deadline: self.deadline.clone(),
         }
     }
 }
@@ -205,9 +252,29 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_is_listed_once() {
+    fn every_kind_is_listed_once_and_is_the_core_kind_of_its_name() {
         let names: HashSet<_> = ALL_KINDS.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), ALL_KINDS.len());
+        for kind in ALL_KINDS {
+            let back: ErrorKind = serde_json::from_value(serde_json::json!(kind.as_str())).unwrap();
+            assert_eq!(back, *kind);
+        }
+        assert!(ALL_KINDS.contains(&ErrorKind::ConsentRequired));
+    }
+
+    #[test]
+    fn consent_and_blocked_accounts_carry_their_details() {
+        let info = ErrorInfo::from_error(&Error::ConsentRequired {
+            purpose: "data_processing".into(),
+            withdrawn: true,
+        });
+        assert_eq!(info.code, "consent_required");
+        assert_eq!(
+            (info.purpose.as_deref(), info.withdrawn),
+            (Some("data_processing"), Some(true))
+        );
+        assert!(info.message.contains("withdrawn its consent"), "{}", info.message);
+        assert!(info.message.contains("echo.recordConsent("), "{}", info.message);
     }
 
     #[test]

@@ -48,10 +48,14 @@ pub struct ApiKey {
     #[napi(ts_type = "'live' | 'test'")]
     pub environment: String,
     pub scopes: Vec<String>,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub expires_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub revoked_at: Option<String>,
     /// Written in batches (about once a minute), not on every use.
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub last_used_at: Option<String>,
 }
 
@@ -73,7 +77,7 @@ pub struct ApiKeyPage {
 #[napi]
 impl Echo {
     /// Creates an API key for the principal's account (scope `keys:manage`).
-    #[napi(ts_return_type = "Promise<CreatedApiKey>")]
+    #[napi(strict, ts_return_type = "Promise<CreatedApiKey>")]
     pub fn create_api_key<'env>(
         &self,
         env: &'env Env,
@@ -96,6 +100,7 @@ impl Echo {
 
     /// The account's API keys, newest first.
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, page?: PageRequest",
         ts_return_type = "Promise<ApiKeyPage>"
     )]
@@ -113,7 +118,7 @@ impl Echo {
     }
 
     /// Revokes a key; it is refused from the next request on, in every process.
-    #[napi(ts_return_type = "Promise<ApiKey>")]
+    #[napi(strict, ts_return_type = "Promise<ApiKey>")]
     pub fn revoke_api_key<'env>(
         &self,
         env: &'env Env,

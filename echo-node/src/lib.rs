@@ -4,16 +4,23 @@
 //! The bindings stay thin: every behaviour lives in `echo-core`; this crate only converts
 //! arguments, results and errors. Modules mirror the core's: `engine` (the `Echo` class:
 //! opening, accounts, experiments, runs), `principal` (auth), `keys`, `quota`, `report`
-//! (reports, comparisons, series, plans, estimates), `schedule`, `progress` (`RunHandle`),
-//! `worker`, `providers`, `model` (plain data) and `errors`; `convert` and `promise` are
-//! the plumbing every module shares.
+//! (reports, comparisons, series, plans, estimates), `adaptive` (adaptive runs),
+//! `schedule`, `progress` (`RunHandle`), `worker`, `providers`, `audit` (`audit_api`),
+//! `gdpr` (`gdpr_api`: export, deletion, erasure), `privacy` (`privacy_api`: settings,
+//! consent, retention), `clock` (`ManualClock`), `model` (plain data) and `errors`;
+//! `convert` and `promise` are the plumbing every module shares.
 
+pub mod adaptive;
+pub mod audit;
+pub mod clock;
 pub mod convert;
 pub mod engine;
 pub mod errors;
+pub mod gdpr;
 pub mod keys;
 pub mod model;
 pub mod principal;
+pub mod privacy;
 pub mod progress;
 pub mod promise;
 pub mod providers;

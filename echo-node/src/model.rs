@@ -6,6 +6,7 @@
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::{AdaptiveOptions, AdaptiveSettings};
 pub use crate::target::Target;
 
 /// What is needed to create an account.
@@ -30,6 +31,7 @@ pub struct Account {
     pub external_id: Option<String>,
     pub tier: String,
     /// ISO 8601, UTC.
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
 }
 
@@ -85,7 +87,9 @@ pub struct Experiment {
     pub id: String,
     pub account_id: String,
     pub spec: ExperimentSpec,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub updated_at: String,
 }
 
@@ -136,9 +140,16 @@ pub struct Run {
     /// The run's seed, in decimal (a u64, which a JavaScript number cannot hold exactly).
     #[serde(with = "u64_string")]
     pub seed: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub created_at: String,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub started_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub finished_at: Option<String>,
+    /// For an adaptive run, the precision it samples to; `plannedSamples` is then the
+    /// maximum (what quota reserves). Absent for a run of the spec's fixed repeats.
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSettings>,
 }
 
 /// A page of runs.
@@ -151,14 +162,15 @@ pub struct RunPage {
 
 /// Per-run choices made when a run starts.
 #[napi(object)]
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Default)]
 pub struct RunOptions {
     /// Seed of the run (a whole number up to 2^53); random when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// Provider calls in flight for this run (default: the engine's).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// Sample each target until its brands are known to a precision, instead of the spec's
+    /// `repeats` (see `estimateAdaptive` for the cost beforehand).
+    pub adaptive: Option<AdaptiveOptions>,
 }
 
 /// Run seeds are u64; JavaScript gets them as decimal strings.

@@ -8,9 +8,31 @@ use echo_core::auth::{Actor, Principal as CorePrincipal};
 use echo_core::model::AccountId;
 use napi::Env;
 use napi_derive::napi;
+use serde::{Deserialize, Serialize};
 
-use crate::convert::parse;
+use crate::convert::{parse, via_serde};
 use crate::promise::sync;
+
+/// The request a principal serves, as the host determined it. Echo records it on the audit
+/// events the principal's operations write; `ip` and `userAgent` are personal data, kept
+/// out of the hash chain's body so they can be erased without breaking it. Blank fields are
+/// dropped and long ones cut to 512 characters.
+#[napi(object)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct RequestContext {
+    /// The client's address (e.g. from a trusted proxy's header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The client's `User-Agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Your id of this request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// An id that follows one piece of work across requests and processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
 
 /// The caller of an operation: an account, its scopes and who acts.
 #[napi]
@@ -72,6 +94,22 @@ impl Principal {
             #[allow(unreachable_patterns)]
             other => format!("{other:?}"),
         }
+    }
+
+    /// The same principal serving `request`: the audit events of its operations record it.
+    /// Call it per request (`Principal.host(id).withRequest({ ip, userAgent, requestId })`).
+    #[napi]
+    pub fn with_request(&self, env: Env, request: RequestContext) -> napi::Result<Principal> {
+        let request = sync(&env, via_serde(&request, "request"))?;
+        Ok(Self {
+            inner: self.inner.clone().with_request(request),
+        })
+    }
+
+    /// The request context given with `withRequest`, if any.
+    #[napi(getter)]
+    pub fn request(&self) -> Option<RequestContext> {
+        self.inner.request().and_then(|r| via_serde(r, "request").ok())
     }
 
     /// Whether the principal holds `scope`.

@@ -24,6 +24,7 @@ pub struct QuotaDenial {
     pub remaining: i64,
     pub limit: i64,
     /// When the period's allowance resets (ISO 8601), for period limits.
+    #[serde(default, deserialize_with = "crate::convert::iso_opt")]
     pub resets_at: Option<String>,
 }
 
@@ -50,7 +51,9 @@ pub struct QuotaStatus {
     pub reserved: i64,
     pub limit: i64,
     pub remaining: i64,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub period_start: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub resets_at: String,
     pub active_runs: i64,
     pub max_concurrent_runs: u32,
@@ -107,7 +110,7 @@ impl From<CoreDecision> for RateLimitDecision {
 #[napi]
 impl Echo {
     /// The principal's allowance this period: used, reserved, limit, remaining, reset.
-    #[napi(ts_return_type = "Promise<QuotaStatus>")]
+    #[napi(strict, ts_return_type = "Promise<QuotaStatus>")]
     pub fn quota_status<'env>(
         &self,
         env: &'env Env,
@@ -123,7 +126,7 @@ impl Echo {
     /// account for host principals) and returns the decision, allowed or not, with the
     /// headers to send. Run starts are limited automatically; this is for the host's own
     /// endpoints.
-    #[napi(ts_return_type = "Promise<RateLimitDecision>")]
+    #[napi(strict, ts_return_type = "Promise<RateLimitDecision>")]
     pub fn check_rate_limit<'env>(
         &self,
         env: &'env Env,

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::AdaptiveSummary;
 use crate::convert::{out, parse, via_serde};
 use crate::engine::{Echo, clone_parts};
 use crate::model::{BrandSpec, SampleCounts, Target};
@@ -108,7 +109,12 @@ pub struct Report {
     pub cells: Vec<ReportGroup>,
     pub by_target: Vec<ReportGroup>,
     pub overall: ReportGroup,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub generated_at: String,
+    /// For an adaptive run: per target, how many answered, why sampling stopped and the
+    /// widest interval. Absent for a fixed run.
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSummary>,
 }
 
 impl Report {
@@ -168,6 +174,7 @@ pub struct RunComparison {
 #[derive(Serialize, Deserialize)]
 pub struct SeriesPoint {
     pub run_id: String,
+    #[serde(deserialize_with = "crate::convert::iso")]
     pub at: String,
     pub visibility: Proportion,
     pub visibility_clustered: Option<ClusteredInterval>,
@@ -257,7 +264,7 @@ pub struct Plan {
 #[napi]
 impl Echo {
     /// The report of a run, from its stored answers (during and after execution).
-    #[napi(ts_return_type = "Promise<Report>")]
+    #[napi(strict, ts_return_type = "Promise<Report>")]
     pub fn report<'env>(
         &self,
         env: &'env Env,
@@ -273,7 +280,7 @@ impl Echo {
 
     /// Recomputes a run's report with another set of brands, from the stored answers: no
     /// provider is called and nothing is written.
-    #[napi(ts_return_type = "Promise<Report>")]
+    #[napi(strict, ts_return_type = "Promise<Report>")]
     pub fn reanalyze<'env>(
         &self,
         env: &'env Env,
@@ -293,6 +300,7 @@ impl Echo {
     /// a 95% interval of the difference and a test flagged significant at `alpha`
     /// (default 0.05).
     #[napi(
+        strict,
         ts_args_type = "principal: Principal, before: string, after: string, alpha?: number",
         ts_return_type = "Promise<RunComparison>"
     )]
@@ -319,7 +327,7 @@ impl Echo {
 
     /// Every brand's visibility over the experiment's last `limit` finished runs (1–100),
     /// with significant changes flagged.
-    #[napi(ts_return_type = "Promise<VisibilitySeries[]>")]
+    #[napi(strict, ts_return_type = "Promise<VisibilitySeries[]>")]
     pub fn visibility_series<'env>(
         &self,
         env: &'env Env,
@@ -337,7 +345,7 @@ impl Echo {
     }
 
     /// How many repeats the experiment needs for ±`halfWidth`, and what that costs.
-    #[napi(ts_return_type = "Promise<Plan>")]
+    #[napi(strict, ts_return_type = "Promise<Plan>")]
     pub fn plan<'env>(
         &self,
         env: &'env Env,
@@ -354,7 +362,7 @@ impl Echo {
     }
 
     /// The expected cost of one run of an experiment.
-    #[napi(ts_return_type = "Promise<Estimate>")]
+    #[napi(strict, ts_return_type = "Promise<Estimate>")]
     pub fn estimate<'env>(
         &self,
         env: &'env Env,

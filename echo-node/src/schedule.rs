@@ -59,7 +59,7 @@ pub struct ScheduleInfo {
 impl Echo {
     /// Sets (or with `null` removes) an experiment's schedule; resolves with the first
     /// slot (ISO 8601), or `null` when removed.
-    #[napi(ts_return_type = "Promise<string | null>")]
+    #[napi(strict, ts_return_type = "Promise<string | null>")]
     pub fn set_schedule<'env>(
         &self,
         env: &'env Env,
@@ -78,7 +78,7 @@ impl Echo {
     }
 
     /// The experiment's schedule, `null` when it runs only on demand.
-    #[napi(ts_return_type = "Promise<ScheduleInfo | null>")]
+    #[napi(strict, ts_return_type = "Promise<ScheduleInfo | null>")]
     pub fn schedule<'env>(
         &self,
         env: &'env Env,
@@ -96,7 +96,7 @@ impl Echo {
     }
 
     /// The id of the run the scheduler created for `slot` (ISO 8601), if any.
-    #[napi(ts_return_type = "Promise<string | null>")]
+    #[napi(strict, ts_return_type = "Promise<string | null>")]
     pub fn scheduled_run<'env>(
         &self,
         env: &'env Env,
