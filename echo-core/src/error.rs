@@ -47,6 +47,46 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order. The enum is `#[non_exhaustive]`, so code outside
+    /// this crate cannot match it exhaustively: bindings iterate this list to give every
+    /// kind its exception / error class, and their tests fail when a new kind has none.
+    /// [`ErrorKind::index`] is an exhaustive match, so a variant missing here does not compile.
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::Unauthenticated,
+        ErrorKind::Conflict,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::RateLimited,
+        ErrorKind::Provider,
+        ErrorKind::Storage,
+        ErrorKind::Cancelled,
+        ErrorKind::Config,
+        ErrorKind::Internal,
+        ErrorKind::ConsentRequired,
+    ];
+
+    /// The kind's position in [`ErrorKind::ALL`]. An exhaustive match: adding a variant
+    /// without listing it fails to compile here (and the unit test checks the positions).
+    pub const fn index(self) -> usize {
+        match self {
+            ErrorKind::InvalidInput => 0,
+            ErrorKind::NotFound => 1,
+            ErrorKind::PermissionDenied => 2,
+            ErrorKind::Unauthenticated => 3,
+            ErrorKind::Conflict => 4,
+            ErrorKind::QuotaExceeded => 5,
+            ErrorKind::RateLimited => 6,
+            ErrorKind::Provider => 7,
+            ErrorKind::Storage => 8,
+            ErrorKind::Cancelled => 9,
+            ErrorKind::Config => 10,
+            ErrorKind::Internal => 11,
+            ErrorKind::ConsentRequired => 12,
+        }
+    }
+
     /// The snake_case name used by the bindings (`invalid_input`, `not_found`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -281,5 +321,19 @@ impl Error {
             Error::InvalidInput { field, .. } => Some(field),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn all_lists_every_kind_once_in_index_order() {
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind} is out of place in ErrorKind::ALL");
+        }
+        let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len(), "names are distinct");
     }
 }

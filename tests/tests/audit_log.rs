@@ -802,6 +802,123 @@ async fn retention_and_erasure_keep_the_chain_verifiable(builder: EchoBuilder) {
     echo.close().await;
 }
 
+/// An operator (support acting for an account) reading any of the account's data writes an
+/// `admin.access` event naming the operation; the tenant's own reads write nothing.
+async fn every_operator_read_of_account_data_is_audited(builder: EchoBuilder) {
+    use echo_core::model::{AdaptiveOptions, PageRequest};
+    let (echo, _clock) = engine(builder).await;
+    let account = echo
+        .create_account(
+            &Principal::admin(),
+            NewAccount {
+                name: "read".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let me = Principal::host(account.id);
+    let exp = echo.create_experiment(&me, spec(2)).await.unwrap();
+    let run = echo
+        .start_run(&me, exp.id, RunOptions::default())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let support = Principal::admin().acting_for(account.id).unwrap();
+    let adaptive = AdaptiveOptions::new(0.1).unwrap();
+    let page = PageRequest::default();
+
+    // (operation, one call by `who`), each reading the account's data.
+    macro_rules! reads {
+        ($who:expr) => {{
+            let who = $who;
+            vec![
+                (
+                    "get_account",
+                    written(&echo, async { echo.get_account(who).await.map(drop) }).await,
+                ),
+                (
+                    "get_experiment",
+                    written(&echo, async { echo.get_experiment(who, exp.id).await.map(drop) }).await,
+                ),
+                (
+                    "list_experiments",
+                    written(&echo, async { echo.list_experiments(who, &page).await.map(drop) }).await,
+                ),
+                (
+                    "estimate",
+                    written(&echo, async { echo.estimate(who, exp.id).await.map(drop) }).await,
+                ),
+                (
+                    "estimate_adaptive",
+                    written(&echo, async {
+                        echo.estimate_adaptive(who, exp.id, &adaptive, 0.5).await.map(drop)
+                    })
+                    .await,
+                ),
+                (
+                    "get_run",
+                    written(&echo, async { echo.get_run(who, run.run_id).await.map(drop) }).await,
+                ),
+                (
+                    "list_runs",
+                    written(&echo, async { echo.list_runs(who, exp.id, &page).await.map(drop) }).await,
+                ),
+                (
+                    "report",
+                    written(&echo, async { echo.report(who, run.run_id).await.map(drop) }).await,
+                ),
+                (
+                    "deletion_requests",
+                    written(&echo, async { echo.deletion_requests(who).await.map(drop) }).await,
+                ),
+                (
+                    "privacy_settings",
+                    written(&echo, async { echo.privacy_settings(who).await.map(drop) }).await,
+                ),
+                (
+                    "consents",
+                    written(&echo, async { echo.consents(who).await.map(drop) }).await,
+                ),
+                (
+                    "quota_status",
+                    written(&echo, async { echo.quota_status(who).await.map(drop) }).await,
+                ),
+                (
+                    "schedule",
+                    written(&echo, async { echo.schedule(who, exp.id).await.map(drop) }).await,
+                ),
+                (
+                    "scheduled_run",
+                    written(&echo, async { echo.scheduled_run(who, exp.id, t0()).await.map(drop) }).await,
+                ),
+            ]
+        }};
+    }
+
+    for (operation, (result, events)) in reads!(&support) {
+        result.unwrap_or_else(|e| panic!("{operation} by the operator: {e}"));
+        assert_eq!(events.len(), 1, "{operation}: one admin.access event, got {events:#?}");
+        let e = &events[0];
+        assert_eq!(
+            (e.action.as_str(), e.actor.kind, e.result, e.account_id),
+            ("admin.access", ActorKind::Admin, AuditResult::Success, Some(account.id)),
+            "{operation}"
+        );
+        assert_eq!(e.details["operation"], operation);
+    }
+    for (operation, (result, events)) in reads!(&me) {
+        result.unwrap_or_else(|e| panic!("{operation} by the tenant: {e}"));
+        assert!(
+            events.is_empty(),
+            "{operation}: the tenant's own read is not audited: {events:#?}"
+        );
+    }
+    echo.close().await;
+}
+
 /// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
@@ -834,6 +951,7 @@ on_both_backends!(
     no_secret_reaches_the_audit_trail,
     the_query_is_admin_only_filters_and_paginates,
     retention_and_erasure_keep_the_chain_verifiable,
+    every_operator_read_of_account_data_is_audited,
 );
 
 /// If the audit event cannot be written, the change is not committed either.

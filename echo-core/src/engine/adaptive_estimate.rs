@@ -41,10 +41,17 @@ impl Echo {
         expected_rate: f64,
     ) -> Result<AdaptiveEstimate> {
         principal.require(Scope::ExperimentsRead)?;
+        self.ensure_active(principal).await?;
         let experiment = self
             .store()
             .get_experiment(principal.account_id(), experiment_id)
             .await?;
+        self.audit_admin_read(
+            principal,
+            "estimate_adaptive",
+            Some(crate::audit::AuditTarget::new("experiment", experiment_id)),
+        )
+        .await?;
         estimate_adaptive(&experiment.spec, options, expected_rate, self.pricing())
     }
 }

@@ -325,6 +325,12 @@ impl Echo {
             .store
             .get_experiment(principal.account_id(), experiment_id)
             .await?;
+        self.audit_admin_read(
+            principal,
+            "estimate",
+            Some(AuditTarget::new("experiment", experiment_id)),
+        )
+        .await?;
         Ok(super::estimate(&experiment.spec, &self.inner.pricing))
     }
 
@@ -628,10 +634,18 @@ impl Echo {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
         page.effective_limit()?;
-        self.inner
+        let listed = self
+            .inner
             .store
             .list_runs(principal.account_id(), experiment_id, page)
-            .await
+            .await?;
+        self.audit_admin_read(
+            principal,
+            "list_runs",
+            Some(AuditTarget::new("experiment", experiment_id)),
+        )
+        .await?;
+        Ok(listed)
     }
 
     /// The report of a run, from stored mentions (works during and after execution).

@@ -240,7 +240,9 @@ impl Echo {
     #[tracing::instrument(skip_all, fields(account_id = %principal.account_id()))]
     pub async fn deletion_requests(&self, principal: &Principal) -> Result<Vec<DeletionRecord>> {
         authorize_subject_request(principal, "reading deletion requests")?;
-        self.store().deletion_requests(principal.account_id()).await
+        let requests = self.store().deletion_requests(principal.account_id()).await?;
+        self.audit_admin_read(principal, "deletion_requests", None).await?;
+        Ok(requests)
     }
 
     /// Erases the accounts whose grace period is over (what the worker leader's

@@ -55,7 +55,9 @@ impl Echo {
     pub async fn privacy_settings(&self, principal: &Principal) -> Result<PrivacySettings> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
-        self.store().privacy_settings(principal.account_id()).await
+        let settings = self.store().privacy_settings(principal.account_id()).await?;
+        self.audit_admin_read(principal, "privacy_settings", None).await?;
+        Ok(settings)
     }
 
     /// Appends a consent decision for the principal's account and returns it as stored.
@@ -116,6 +118,7 @@ impl Echo {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
         let history = self.store().consent_history(principal.account_id()).await?;
+        self.audit_admin_read(principal, "consents", None).await?;
         Ok(Consents::from_history(history))
     }
 

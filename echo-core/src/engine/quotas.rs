@@ -40,6 +40,7 @@ impl Echo {
         let now = self.clock().now();
         let period = self.quota().period(now);
         let usage = self.store().quota_usage(account.id, period.start, now).await?;
+        self.audit_admin_read(principal, "quota_status", None).await?;
         Ok(QuotaStatus {
             tier: account.tier,
             used: usage.used,

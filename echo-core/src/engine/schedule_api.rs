@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Echo, Schedule};
 use crate::Result;
-use crate::audit::AuditAction;
+use crate::audit::{AuditAction, AuditTarget};
 use crate::auth::{Principal, Scope};
 use crate::model::{ExperimentId, RunId};
 
@@ -76,7 +76,10 @@ impl Echo {
     pub async fn schedule(&self, principal: &Principal, experiment: ExperimentId) -> Result<Option<ScheduleInfo>> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
-        let Some(stored) = self.store().get_schedule(principal.account_id(), experiment).await? else {
+        let stored = self.store().get_schedule(principal.account_id(), experiment).await?;
+        self.audit_admin_read(principal, "schedule", Some(AuditTarget::new("experiment", experiment)))
+            .await?;
+        let Some(stored) = stored else {
             return Ok(None);
         };
         Ok(Some(ScheduleInfo {
@@ -95,8 +98,16 @@ impl Echo {
     ) -> Result<Option<RunId>> {
         principal.require(Scope::ExperimentsRead)?;
         self.ensure_active(principal).await?;
-        self.store()
+        let run = self
+            .store()
             .scheduled_run(principal.account_id(), experiment, slot)
-            .await
+            .await?;
+        self.audit_admin_read(
+            principal,
+            "scheduled_run",
+            Some(AuditTarget::new("experiment", experiment)),
+        )
+        .await?;
+        Ok(run)
     }
 }
