@@ -67,6 +67,11 @@ export declare class Echo {
    * first: a bad one rejects with an `InvalidInputError` naming it.
    */
   static open(options?: EchoOptions): Promise<Echo>
+  /**
+   * The engine's current time (ISO 8601, UTC, milliseconds): its clock's, so a
+   * `ManualClock` given to `Echo.open` when there is one, else the system's.
+   */
+  now(): string
   /** Writes pending API key uses and closes the database connections. */
   close(): Promise<void>
   /** The ids of the registered providers (what targets may name). */
@@ -292,7 +297,8 @@ export declare class Principal {
   get actor(): string
   /**
    * The same principal serving `request`: the audit events of its operations record it.
-   * Call it per request (`Principal.host(id).withRequest({ ip, userAgent, requestId })`).
+   * Call it per request
+   * (`Principal.host(id).withRequest({ ip, userAgent, requestId, correlationId })`).
    */
   withRequest(request: RequestContext): Principal
   /** The request context given with `withRequest`, if any. */
@@ -551,7 +557,7 @@ export interface AuditQuery {
    * Only this action (`run.enqueue`, `account.export`...; `auditActions()` lists them,
    * and a test checks this type against that list).
    */
-  action?: 'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply'
+  action?: 'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply' | 'samples.read_raw'
   /** Events at or after this time (ISO 8601). */
   from?: string
   /** Events strictly before this time (ISO 8601). */
@@ -1169,7 +1175,11 @@ export interface RequestContext {
   userAgent?: string
   /** Your id of this request. */
   requestId?: string
-  /** An id that follows one piece of work across requests and processes. */
+  /**
+   * An id that follows one piece of work across requests and processes. Runs the
+   * principal enqueues store it and log it wherever they execute, unless
+   * `RunOptions.correlationId` names another.
+   */
   correlationId?: string
 }
 
@@ -1244,6 +1254,13 @@ export interface Run {
    * maximum (what quota reserves). Absent for a run of the spec's fixed repeats.
    */
   adaptive?: AdaptiveSettings
+  /**
+   * The host's correlation id for the work that enqueued the run: `RunOptions.correlationId`,
+   * else the principal's `withRequest({ correlationId })`. Every process that executes the
+   * run puts it on its log spans, and the run's `run.enqueue` audit event carries it.
+   * Absent (`undefined`) for scheduled runs and runs enqueued without one.
+   */
+  correlationId?: string
 }
 
 /** Every brand's visibility compared between two runs. */
@@ -1266,6 +1283,14 @@ export interface RunOptions {
    * `repeats` (see `estimateAdaptive` for the cost beforehand).
    */
   adaptive?: AdaptiveOptions
+  /**
+   * Your id for this piece of work (e.g. the request's trace id): stored on the run
+   * (`Run.correlationId`), written into its `run.enqueue` audit event and put on the log
+   * spans of its execution in every process. Wins over the principal's
+   * `withRequest({ correlationId })`; blank counts as absent, longer than 512 characters
+   * is cut.
+   */
+  correlationId?: string
 }
 
 /** A page of runs. */

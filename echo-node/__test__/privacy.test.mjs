@@ -57,6 +57,7 @@ test('retention anonymizes raw answers once their TTL passes, and reports still 
 
     const early = await echo.applyRetention(admin)
     assert.equal(early.now, clock.now(), 'applied at the engine clock by default')
+    assert.equal(echo.now(), clock.now())
     assert.equal(early.samplesAnonymized, 0, 'nothing is due before the TTL')
     const before = JSON.parse((await echo.exportAccount(principal)).bundle)
     assert.ok(before.samples.every((s) => typeof s.raw_answer === 'string' && s.anonymized_at === null))
@@ -101,6 +102,17 @@ test('a required consent gates runs until it is recorded, and again once withdra
     await rejectsWith(echo.enqueueRun(principal, experiment.id), ConsentRequiredError)
     assert.equal((await echo.listRuns(principal, experiment.id)).items.length, 0, 'nothing was started')
     assert.equal((await echo.quotaStatus(principal)).reserved, 0, 'nothing was reserved')
+    // Each refusal is on the audit trail as denied (not failed), with its reason.
+    const refusals = (
+      await echo.auditEvents(Principal.admin(), { accountId: principal.accountId, action: 'run.enqueue' })
+    ).events
+    assert.deepEqual(
+      refusals.map((e) => [e.result, e.errorKind]),
+      [
+        ['denied', 'consent_required'],
+        ['denied', 'consent_required'],
+      ],
+    )
 
     const granted = await echo.recordConsent(principal, {
       purpose: DATA_PROCESSING,

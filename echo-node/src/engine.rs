@@ -19,7 +19,7 @@ use napi_derive::napi;
 
 use crate::adaptive::AdaptiveOptions;
 use crate::clock::ManualClock;
-use crate::convert::{out, parse, seconds, via_serde, whole};
+use crate::convert::{out, parse, seconds, time_string, via_serde, whole};
 use crate::errors;
 use crate::model::{
     Account, Experiment, ExperimentPage, ExperimentSpec, NewAccount, PageRequest, Run, RunOptions, RunPage,
@@ -81,9 +81,6 @@ pub struct EchoOptions<'a> {
 #[napi]
 pub struct Echo {
     pub(crate) inner: CoreEcho,
-    /// The clock the engine was built with: the core keeps its own `now()` private, and
-    /// `applyRetention` without a time must mean the engine's now, not the system's.
-    pub(crate) clock: Arc<dyn Clock>,
 }
 
 fn builder(options: EchoOptions<'_>, clock: Arc<dyn Clock>) -> Result<echo_core::engine::EchoBuilder> {
@@ -203,7 +200,9 @@ impl RunOptions {
                 .transpose()?,
             concurrency: self.concurrency.map(|c| c as usize),
             adaptive: self.adaptive.as_ref().map(AdaptiveOptions::to_core).transpose()?,
-            ..Default::default()
+            correlation_id: self.correlation_id.clone(),
+            // No `..Default::default()`: a field the core adds must fail to compile here
+            // until the binding exposes it (or decides not to).
         })
     }
 }
@@ -221,10 +220,15 @@ impl Echo {
     pub fn open<'env>(env: &'env Env, options: Option<EchoOptions<'env>>) -> napi::Result<PromiseRaw<'env, Echo>> {
         let options = options.unwrap_or_default();
         let clock = clock_of(env, &options)?;
-        let b = sync(env, builder(options, clock.clone()))?;
-        spawn(env, async move { b.build().await }, move |inner| {
-            Ok(Echo { inner, clock })
-        })
+        let b = sync(env, builder(options, clock))?;
+        spawn(env, async move { b.build().await }, |inner| Ok(Echo { inner }))
+    }
+
+    /// The engine's current time (ISO 8601, UTC, milliseconds): its clock's, so a
+    /// `ManualClock` given to `Echo.open` when there is one, else the system's.
+    #[napi]
+    pub fn now(&self) -> String {
+        time_string(self.inner.now())
     }
 
     /// Writes pending API key uses and closes the database connections.

@@ -150,6 +150,12 @@ pub struct Run {
     /// maximum (what quota reserves). Absent for a run of the spec's fixed repeats.
     #[serde(default)]
     pub adaptive: Option<AdaptiveSettings>,
+    /// The host's correlation id for the work that enqueued the run: `RunOptions.correlationId`,
+    /// else the principal's `withRequest({ correlationId })`. Every process that executes the
+    /// run puts it on its log spans, and the run's `run.enqueue` audit event carries it.
+    /// Absent (`undefined`) for scheduled runs and runs enqueued without one.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
 }
 
 /// A page of runs.
@@ -171,6 +177,12 @@ pub struct RunOptions {
     /// Sample each target until its brands are known to a precision, instead of the spec's
     /// `repeats` (see `estimateAdaptive` for the cost beforehand).
     pub adaptive: Option<AdaptiveOptions>,
+    /// Your id for this piece of work (e.g. the request's trace id): stored on the run
+    /// (`Run.correlationId`), written into its `run.enqueue` audit event and put on the log
+    /// spans of its execution in every process. Wins over the principal's
+    /// `withRequest({ correlationId })`; blank counts as absent, longer than 512 characters
+    /// is cut.
+    pub correlation_id: Option<String>,
 }
 
 /// Run seeds are u64; JavaScript gets them as decimal strings.

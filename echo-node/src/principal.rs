@@ -29,7 +29,9 @@ pub struct RequestContext {
     /// Your id of this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// An id that follows one piece of work across requests and processes.
+    /// An id that follows one piece of work across requests and processes. Runs the
+    /// principal enqueues store it and log it wherever they execute, unless
+    /// `RunOptions.correlationId` names another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
 }
@@ -97,7 +99,8 @@ impl Principal {
     }
 
     /// The same principal serving `request`: the audit events of its operations record it.
-    /// Call it per request (`Principal.host(id).withRequest({ ip, userAgent, requestId })`).
+    /// Call it per request
+    /// (`Principal.host(id).withRequest({ ip, userAgent, requestId, correlationId })`).
     #[napi]
     pub fn with_request(&self, env: Env, request: RequestContext) -> napi::Result<Principal> {
         let request = sync(&env, via_serde(&request, "request"))?;

@@ -264,7 +264,7 @@ impl Echo {
     ) -> napi::Result<PromiseRaw<'env, RetentionReport>> {
         let now = match now {
             Some(text) => sync(env, time(&text, "now"))?,
-            None => self.clock.now(),
+            None => self.inner.now(),
         };
         let (echo, principal) = clone_parts(self, principal);
         spawn(env, async move { echo.apply_retention(&principal, now).await }, |r| {

@@ -17,6 +17,7 @@ import {
   RateLimitedError,
   type Report,
   type RetentionReport,
+  type Run,
   auditActions,
 } from 'echo-ai'
 
@@ -32,12 +33,18 @@ export async function usage(): Promise<number> {
     repeats: 3,
   }
   const experiment = await echo.createExperiment(me, spec)
-  const handle = await echo.startRun(me, experiment.id, { seed: 1 })
+  const handle = await echo.startRun(me, experiment.id, { seed: 1, correlationId: 'corr-1' })
   handle.onProgress((p: Progress) => void p.done)
   for await (const p of handle) {
     if (p.status === 'completed') break
   }
   const report: Report = await handle.wait()
+  const run: Run = await echo.getRun(me, handle.runId)
+  const correlationId: string | undefined = run.correlationId
+  const traced = me.withRequest({ requestId: 'r2', correlationId: correlationId ?? 'corr-2' })
+  await echo.enqueueRun(traced, experiment.id)
+  const now: string = echo.now()
+  void now
   const decision = await echo.checkRateLimit(me, { name: 'api', limit: 10 })
   const headers: Record<string, string> = decision.headers
   void headers
