@@ -43,8 +43,8 @@ function declaredUnion(file, name) {
 }
 
 test('every core error kind has its own class, and its code in the ErrorCode type', () => {
-  // errorKinds() is generated from echo-core's ErrorKind at build time (build.rs), so a kind
-  // added to the core shows up here and needs a class in lib/errors.js.
+  // errorKinds() is echo-core's ErrorKind::ALL, so a kind added to the core shows up here
+  // and needs a class in lib/errors.js; the core's own source is read as a second check.
   const kinds = errorKinds()
   assert.deepEqual(kinds, coreKindNames())
   assert.ok(kinds.includes('consent_required'))
