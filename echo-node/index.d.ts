@@ -557,7 +557,7 @@ export interface AuditQuery {
    * Only this action (`run.enqueue`, `account.export`...; `auditActions()` lists them,
    * and a test checks this type against that list).
    */
-  action?: 'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply' | 'samples.read_raw'
+  action?: 'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply' | 'samples.read_raw' | 'samples.anonymize'
   /** Events at or after this time (ISO 8601). */
   from?: string
   /** Events strictly before this time (ISO 8601). */

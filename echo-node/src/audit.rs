@@ -22,7 +22,7 @@ pub struct AuditQuery {
     /// Only this action (`run.enqueue`, `account.export`...; `auditActions()` lists them,
     /// and a test checks this type against that list).
     #[napi(
-        ts_type = "'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply' | 'samples.read_raw'"
+        ts_type = "'account.create' | 'experiment.create' | 'experiment.update' | 'experiment.delete' | 'schedule.set' | 'schedule.clear' | 'run.enqueue' | 'run.resume' | 'run.cancel' | 'run.finish' | 'api_key.create' | 'api_key.revoke' | 'admin.access' | 'audit.read' | 'audit.purge' | 'audit.erase_personal_data' | 'account.export' | 'account.deletion_request' | 'account.deletion_cancel' | 'account.erase' | 'consent.record' | 'privacy.settings_set' | 'retention.apply' | 'samples.read_raw' | 'samples.anonymize'"
     )]
     pub action: Option<String>,
     /// Events at or after this time (ISO 8601).

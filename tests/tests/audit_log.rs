@@ -406,6 +406,26 @@ async fn every_audited_operation_writes_exactly_its_event(builder: EchoBuilder) 
     assert_one(&applied, AuditAction::RetentionApply, ActorKind::System, None);
     covered.insert(AuditAction::RetentionApply);
 
+    // Past the raw-answer TTL, the pass erases answers: each batch records itself.
+    clock.advance(Duration::from_secs(91 * 86_400));
+    let (report, ev) = written(&echo, async {
+        echo.apply_retention(&Principal::admin(), clock.now()).await.unwrap()
+    })
+    .await;
+    assert!(report.samples_anonymized > 0, "{report:?}");
+    let batches: Vec<_> = ev
+        .iter()
+        .filter(|e| e.action == AuditAction::SamplesAnonymize.as_str())
+        .collect();
+    assert_eq!(batches.len(), report.batches as usize, "one event per batch: {ev:#?}");
+    assert!(batches.iter().all(|e| e.actor.kind == ActorKind::System));
+    let recorded: u64 = batches
+        .iter()
+        .map(|e| e.details["samples_anonymized"].as_u64().unwrap())
+        .sum();
+    assert_eq!(recorded, report.samples_anonymized);
+    covered.insert(AuditAction::SamplesAnonymize);
+
     let (n, ev) = written(&echo, async {
         echo.erase_audit_personal_data(account.id).await.unwrap()
     })

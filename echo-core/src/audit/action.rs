@@ -69,11 +69,15 @@ pub enum AuditAction {
     /// mentions from them), recorded after the read with the run as target.
     #[serde(rename = "samples.read_raw")]
     SamplesReadRaw,
+    /// One retention batch erased the raw answers of old samples (detail
+    /// `samples_anonymized`), in the same transaction as the erasure.
+    #[serde(rename = "samples.anonymize")]
+    SamplesAnonymize,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::AccountCreate,
         AuditAction::ExperimentCreate,
         AuditAction::ExperimentUpdate,
@@ -98,6 +102,7 @@ impl AuditAction {
         AuditAction::PrivacySettingsSet,
         AuditAction::RetentionApply,
         AuditAction::SamplesReadRaw,
+        AuditAction::SamplesAnonymize,
     ];
 
     /// The stable wire name.
@@ -127,6 +132,7 @@ impl AuditAction {
             AuditAction::PrivacySettingsSet => "privacy.settings_set",
             AuditAction::RetentionApply => "retention.apply",
             AuditAction::SamplesReadRaw => "samples.read_raw",
+            AuditAction::SamplesAnonymize => "samples.anonymize",
         }
     }
 }
@@ -211,6 +217,11 @@ pub const AUDITED_OPERATIONS: &[(&str, AuditAction, bool)] = &[
         "reanalyze (reads a run's raw answers)",
         AuditAction::SamplesReadRaw,
         false,
+    ),
+    (
+        "apply_retention: each batch that anonymizes samples",
+        AuditAction::SamplesAnonymize,
+        true,
     ),
 ];
 

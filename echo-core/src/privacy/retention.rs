@@ -138,9 +138,12 @@ pub async fn apply_retention(
     let mut samples_anonymized = 0;
     let mut batches = 0;
     let mut complete = false;
+    // Each batch records itself in its own transaction (`samples.anonymize`).
+    let batch_record = AuditRecord::system("retention", None, AuditAction::SamplesAnonymize, now)
+        .detail("raw_answer_cutoff", raw_answer_cutoff);
     for _ in 0..policy.max_batches {
         let n = store
-            .anonymize_samples(raw_answer_cutoff, now, policy.batch_size)
+            .anonymize_samples(raw_answer_cutoff, now, policy.batch_size, &batch_record)
             .await?;
         if n > 0 {
             batches += 1;
@@ -163,7 +166,8 @@ pub async fn apply_retention(
         complete,
     };
     // The pass itself is on the record (an auditor asks when retention last ran and what it
-    // did), after its batches: each batch is its own transaction.
+    // did), after its batches; each batch wrote its own `samples.anonymize` event with its
+    // erasure.
     let record = AuditRecord::system("retention", None, AuditAction::RetentionApply, now)
         .detail("samples_anonymized", samples_anonymized)
         .detail("batches", batches)

@@ -4,6 +4,7 @@
 
 use super::fixtures::{account, answered, assert_kind, at, claim, enqueued, t0};
 use crate::ErrorKind;
+use crate::audit::{AuditAction, AuditQuery, AuditRecord};
 use crate::model::{AccountId, Citation, RunStatus};
 use crate::privacy::{Consent, PrivacySettings, RedactionCounts};
 use crate::store::{SampleOutcome, Store};
@@ -60,9 +61,20 @@ pub async fn retention_anonymizes_old_samples_in_batches(store: &dyn Store) {
 
     let cutoff = long_ago(700);
     let now = t0();
+    // Dated after every event in the chain, as the audit checks expect of a shared store.
+    let record = AuditRecord::system(
+        "retention",
+        None,
+        AuditAction::SamplesAnonymize,
+        super::audit::after_last(store).await,
+    );
+    let head_before = store.audit_head().await.expect("head").seq;
     let mut batches = Vec::new();
     loop {
-        let n = store.anonymize_samples(cutoff, now, 2).await.expect("anonymize");
+        let n = store
+            .anonymize_samples(cutoff, now, 2, &record)
+            .await
+            .expect("anonymize");
         batches.push(n);
         if n < 2 {
             break;
@@ -74,10 +86,26 @@ pub async fn retention_anonymizes_old_samples_in_batches(store: &dyn Store) {
         "six due samples in batches of two, then nothing"
     );
     assert_eq!(
-        store.anonymize_samples(cutoff, now, 100).await.expect("again"),
+        store.anonymize_samples(cutoff, now, 100, &record).await.expect("again"),
         0,
         "idempotent"
     );
+    // Each batch that erased something wrote its own event, in its transaction; the empty
+    // ones wrote none.
+    let events = store
+        .audit_events(&AuditQuery {
+            action: Some(AuditAction::SamplesAnonymize),
+            after_seq: Some(head_before),
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .events;
+    let counts: Vec<u64> = events
+        .iter()
+        .map(|e| e.details["samples_anonymized"].as_u64().expect("count"))
+        .collect();
+    assert_eq!(counts, vec![2, 2, 2], "one samples.anonymize event per non-empty batch");
 
     let after = store.load_samples(acct.id, run.id).await.expect("load after");
     assert_eq!(before.len(), after.len());

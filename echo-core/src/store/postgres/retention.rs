@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::PgStore;
 use super::convert::ms;
 use crate::Result;
+use crate::audit::AuditRecord;
 use crate::store::RetentionStore;
 
 /// Anonymizes the oldest due samples. `$1` now, `$2` cutoff, `$3` limit. Returns their ids.
@@ -25,7 +26,13 @@ pub const ERASE_CITED_TEXT: &str =
 
 #[async_trait::async_trait]
 impl RetentionStore for PgStore {
-    async fn anonymize_samples(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+    async fn anonymize_samples(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<Uuid> = sqlx::query_scalar(ANONYMIZE_SAMPLES)
             .bind(ms(now))
@@ -35,6 +42,10 @@ impl RetentionStore for PgStore {
             .await?;
         if !ids.is_empty() {
             sqlx::query(ERASE_CITED_TEXT).bind(&ids).execute(&mut *tx).await?;
+        }
+        if !ids.is_empty() {
+            let record = audit.clone().detail("samples_anonymized", ids.len());
+            super::audit::append(&mut tx, &record).await?;
         }
         tx.commit().await?;
         Ok(ids.len() as u64)

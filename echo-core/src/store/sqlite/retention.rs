@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::convert::ms;
 use super::sql::{in_list, pow2_chunks};
 use crate::Result;
+use crate::audit::AuditRecord;
 use crate::store::RetentionStore;
 
 /// Anonymizes the oldest due samples. `?1` now, `?2` cutoff, `?3` limit. Returns their ids.
@@ -27,7 +28,13 @@ const CHUNK: usize = 256;
 
 #[async_trait::async_trait]
 impl RetentionStore for SqliteStore {
-    async fn anonymize_samples(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+    async fn anonymize_samples(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+        audit: &AuditRecord,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let ids: Vec<Uuid> = sqlx::query_scalar(ANONYMIZE_SAMPLES)
             .bind(ms(now))
@@ -45,6 +52,10 @@ impl RetentionStore for SqliteStore {
                 query = query.bind(*id);
             }
             query.execute(&mut *tx).await?;
+        }
+        if !ids.is_empty() {
+            let record = audit.clone().detail("samples_anonymized", ids.len());
+            super::audit::append(&mut tx, &record).await?;
         }
         tx.commit().await?;
         Ok(ids.len() as u64)
