@@ -530,32 +530,7 @@ async fn two_workers_share_an_adaptive_run_without_doubling_a_wave(url: &str) {
     b.close().await;
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     an_adaptive_run_stops_early_when_rates_are_far_from_half,
     an_adaptive_run_reaches_its_maximum_when_a_brand_is_near_half,
     bad_goals_are_refused_before_anything_is_reserved_or_written,

@@ -939,32 +939,7 @@ async fn every_operator_read_of_account_data_is_audited(builder: EchoBuilder) {
     echo.close().await;
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     every_audited_operation_writes_exactly_its_event,
     refusals_are_audited_as_denied_or_failed,
     cancelling_through_the_handle_is_audited,

@@ -241,32 +241,7 @@ async fn scheduled_runs_wait_for_consent(builder: EchoBuilder) {
     worker.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     runs_need_the_latest_consent_to_grant_processing,
     consent_records_are_validated_and_recorded_by_the_host,
     without_a_requirement_runs_need_no_consent,

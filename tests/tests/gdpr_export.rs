@@ -472,32 +472,7 @@ async fn an_anonymized_sample_exports_no_answer_text(builder: EchoBuilder) {
     echo.close().await;
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     export_round_trips_with_the_stores_counts,
     a_large_export_is_streamed_in_bounded_chunks,
     an_anonymized_sample_exports_no_answer_text,

@@ -305,32 +305,7 @@ async fn retention_purges_audit_events_past_their_ttl(builder: EchoBuilder) {
     assert_eq!(again.audit_events_purged, 0);
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     reports_dashboards_and_comparisons_are_unchanged_by_retention,
     retention_purges_audit_events_past_their_ttl,
     a_pass_stops_at_max_batches_and_the_next_continues,

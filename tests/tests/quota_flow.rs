@@ -353,32 +353,7 @@ async fn unknown_tiers_are_refused_clearly(builder: EchoBuilder) {
     assert_eq!(narrower.quota_status(&me).await.unwrap_err().kind(), ErrorKind::Config);
 }
 
-/// One test per case and backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     a_run_is_charged_for_its_answers_and_refunded_its_failures,
     a_cancelled_run_is_charged_only_for_what_was_answered,
     quota_refusals_come_before_anything_is_written_and_say_what_is_left,

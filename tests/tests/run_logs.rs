@@ -264,29 +264,4 @@ async fn a_runs_logs_hold_no_key_and_no_answer(builder: EchoBuilder) {
     );
 }
 
-/// One test per backend: `sqlite::<case>` and `postgres::<case>`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Echo::builder().sqlite_memory()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(super::Echo::builder().database_url(&db.url)).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(a_runs_logs_hold_no_key_and_no_answer);
+common::on_both_backends!(a_runs_logs_hold_no_key_and_no_answer);

@@ -108,3 +108,36 @@ pub async fn account(echo: &Echo, name: &str) -> Principal {
         .unwrap();
     Principal::host(account.id)
 }
+
+/// One test per case and backend: `sqlite::<case>` (in memory) and `postgres::<case>` (a
+/// database of its own on the test server, dropped after; skipped loudly without a server,
+/// a failure under `CI=true`). Each `<case>` is an `async fn(EchoBuilder)` of the calling
+/// file, which must declare `mod pg_support` at its root (`#[path =
+/// "../../echo-core/tests/pg_support/mod.rs"]`).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Echo::builder().sqlite_memory()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = crate::pg_support::TestDb::create(stringify!($case)).await else {
+                        return;
+                    };
+                    super::$case(super::Echo::builder().database_url(&db.url)).await;
+                }
+            )*
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
