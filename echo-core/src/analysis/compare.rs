@@ -62,6 +62,18 @@ pub struct ProportionChange {
 /// z = (p₂ − p₁) / √(p̄(1−p̄)(1/n₁ + 1/n₂)), p = erfc(|z|/√2) (e.g. Agresti, *Categorical Data
 /// Analysis*, 3rd ed., §3.1).
 ///
+/// `InvalidInput` naming `alpha` unless it is strictly between 0 and 1.
+pub(crate) fn check_alpha(alpha: f64) -> Result<()> {
+    if alpha > 0.0 && alpha < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "alpha",
+            format!("must be strictly between 0 and 1 (e.g. 0.05), got {alpha}"),
+        ))
+    }
+}
+
 /// Errors: zero trials, successes above trials, or `alpha` outside (0, 1).
 pub fn compare_proportions(
     before_successes: u64,
@@ -72,12 +84,7 @@ pub fn compare_proportions(
 ) -> Result<ProportionChange> {
     check_counts("before", before_successes, before_trials)?;
     check_counts("after", after_successes, after_trials)?;
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(Error::invalid(
-            "alpha",
-            format!("must be strictly between 0 and 1 (e.g. 0.05), got {alpha}"),
-        ));
-    }
+    check_alpha(alpha)?;
     let before = proportion(before_successes, before_trials);
     let after = proportion(after_successes, after_trials);
     let difference = after.estimate - before.estimate;

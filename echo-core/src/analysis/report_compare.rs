@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::{ProportionChange, compare_proportions};
+use super::compare::{ProportionChange, check_alpha, compare_proportions};
 use super::rank_stats::{kendall_tau_b, rank_biased_overlap};
 use crate::model::{Report, ReportGroup, RunId, Target};
 use crate::{Error, Result};
@@ -76,16 +76,13 @@ pub fn compare_reports(before: &Report, after: &Report, alpha: f64) -> Result<Ru
     for (b, a) in pairs {
         rank_stability.push(rank_stability_of(b, a)?);
         for brand in &a.brands {
-            let Some(old) = b.brand(&brand.brand) else { continue };
-            let (old, new) = (&old.visibility, &brand.visibility);
-            if old.trials == 0 || new.trials == 0 {
-                continue;
+            if let Some(visibility) = visibility_change(b, a, &brand.brand, alpha)? {
+                changes.push(BrandChange {
+                    brand: brand.brand.clone(),
+                    target: a.target.clone(),
+                    visibility,
+                });
             }
-            changes.push(BrandChange {
-                brand: brand.brand.clone(),
-                target: a.target.clone(),
-                visibility: compare_proportions(old.successes, old.trials, new.successes, new.trials, alpha)?,
-            });
         }
     }
     Ok(RunComparison {
@@ -170,12 +167,7 @@ pub fn compare_targets(report: &Report, first: &Target, second: &Target, alpha: 
         })
     };
     let (a, b) = (group("first", first)?, group("second", second)?);
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(Error::invalid(
-            "alpha",
-            format!("must be strictly between 0 and 1 (e.g. 0.05), got {alpha}"),
-        ));
-    }
+    check_alpha(alpha)?;
     let cells = |target: &Target| -> Vec<&ReportGroup> {
         report
             .cells
@@ -193,18 +185,13 @@ pub fn compare_targets(report: &Report, first: &Target, second: &Target, alpha: 
     let mut differences = Vec::new();
     for brand in &b.brands {
         for &(prompt_index, x, y) in &pairs {
-            let (Some(old), Some(new)) = (x.brand(&brand.brand), y.brand(&brand.brand)) else {
-                continue;
-            };
-            let (old, new) = (&old.visibility, &new.visibility);
-            if old.trials == 0 || new.trials == 0 {
-                continue;
+            if let Some(visibility) = visibility_change(x, y, &brand.brand, alpha)? {
+                differences.push(TargetDifference {
+                    brand: brand.brand.clone(),
+                    prompt_index,
+                    visibility,
+                });
             }
-            differences.push(TargetDifference {
-                brand: brand.brand.clone(),
-                prompt_index,
-                visibility: compare_proportions(old.successes, old.trials, new.successes, new.trials, alpha)?,
-            });
         }
     }
     let mut rank_stability = rank_stability_of(a, b)?;
@@ -217,6 +204,24 @@ pub fn compare_targets(report: &Report, first: &Target, second: &Target, alpha: 
         differences,
         rank_stability,
     })
+}
+
+/// The change of `brand`'s visibility from `before` to `after` ([`compare_proportions`] at
+/// `alpha`); `None` when either group does not track the brand or has no answers.
+fn visibility_change(
+    before: &ReportGroup,
+    after: &ReportGroup,
+    brand: &str,
+    alpha: f64,
+) -> Result<Option<ProportionChange>> {
+    let (Some(old), Some(new)) = (before.brand(brand), after.brand(brand)) else {
+        return Ok(None);
+    };
+    let (old, new) = (&old.visibility, &new.visibility);
+    if old.trials == 0 || new.trials == 0 {
+        return Ok(None);
+    }
+    compare_proportions(old.successes, old.trials, new.successes, new.trials, alpha).map(Some)
 }
 
 /// Leaderboards of the brands both groups track (with answers on both sides) and their
